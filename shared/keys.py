@@ -1,0 +1,147 @@
+"""Every Redis key, channel, stream and queue name the system writes, in one place.
+
+A reader finds here every name in Redis that BAT OS owns; nothing else builds key strings.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+PREFIX = "batos"
+
+
+class EventType(StrEnum):
+    """Types of events on the bus (``shared.events``)."""
+
+    TASK_CREATED = "task_created"
+    TASK_COMPLETED = "task_completed"
+    TASK_FAILED = "task_failed"
+    HIGH_COGNITIVE_DISSONANCE = "high_cognitive_dissonance"
+    CODEX_PROPOSAL_CREATED = "codex_proposal_created"
+    MOTIVATOR_CAP_REACHED = "motivator_cap_reached"
+    TOOL_CREATED = "tool_created"
+    TOOL_FORGE_FAILED = "tool_forge_failed"
+    DATASET_SEALED = "dataset_sealed"
+    FINE_TUNE_PROGRESS = "fine_tune_progress"
+    MODEL_TUNED = "model_tuned"
+    MODEL_REJECTED = "model_rejected"
+    MODEL_ROLLED_BACK = "model_rolled_back"
+    FINE_TUNE_FAILED = "fine_tune_failed"
+
+
+# Events that are also appended to a bounded journal stream, so a durable subscriber that was
+# down catches up (their loss would lose work). Progress ticks are live-only.
+JOURNALED_EVENTS: frozenset[EventType] = frozenset(set(EventType) - {EventType.FINE_TUNE_PROGRESS})
+
+
+def event_channel(event_type: str) -> str:
+    """Pub/sub channel for live delivery of one event type."""
+    return f"{PREFIX}:events:{event_type}"
+
+
+EVENT_CHANNEL_PATTERN = f"{PREFIX}:events:*"
+
+
+def event_journal(event_type: str) -> str:
+    """Stream that journals one event type for durable (consumer-group) subscribers."""
+    return f"{PREFIX}:journal:{event_type}"
+
+
+# --- work queues (arq), one per worker kind --------------------------------------------------
+QUEUE_COGNITION = f"{PREFIX}:queue:cognition"
+QUEUE_TOOL_FORGE = f"{PREFIX}:queue:tool_forge"
+QUEUE_FINE_TUNE = f"{PREFIX}:queue:fine_tune"
+ALL_QUEUES = (QUEUE_COGNITION, QUEUE_TOOL_FORGE, QUEUE_FINE_TUNE)
+
+
+def queue_wakeup_channel(queue_name: str) -> str:
+    """Pub/sub channel an enqueue publishes on to wake an idle worker of that queue at once."""
+    return f"{queue_name}:wakeup"
+
+
+def idempotency_key(scope: str, key: str) -> str:
+    """Marks that work identified by ``key`` was already created within ``scope``."""
+    return f"{PREFIX}:idem:{scope}:{key}"
+
+
+# --- tasks ------------------------------------------------------------------------------------
+def task_key(task_id: str) -> str:
+    """Hash holding one task record."""
+    return f"{PREFIX}:task:{task_id}"
+
+
+TASKS_BY_TIME = f"{PREFIX}:tasks:by_time"  # zset task_id -> created_at
+
+
+def tasks_by_status(status: str) -> str:
+    """Zset of task ids in one status, scored by created_at."""
+    return f"{PREFIX}:tasks:status:{status}"
+
+
+# --- interaction log (curated in step 4) --------------------------------------------------------
+INTERACTIONS_STREAM = f"{PREFIX}:interactions"
+CURATOR_GROUP = "curators"
+
+# --- personas and activity ----------------------------------------------------------------------
+def persona_key(name: str) -> str:
+    """Hash: the persona's current Ollama tag, previous tag (rollback) and update time."""
+    return f"{PREFIX}:persona:{name}"
+
+
+LAST_ACTIVITY = f"{PREFIX}:activity:last"  # unix time of the last task processed
+
+# --- codex (step 2) -----------------------------------------------------------------------------
+CODEX = f"{PREFIX}:codex"  # hash: text, version, updated_at
+CODEX_PROPOSALS = f"{PREFIX}:codex:proposals"  # zset proposal_id -> created_at
+
+
+def codex_proposal_key(proposal_id: str) -> str:
+    """Hash holding one proposed codex amendment."""
+    return f"{PREFIX}:codex:proposal:{proposal_id}"
+
+
+# --- motivator (step 2) ---------------------------------------------------------------------------
+MOTIVATOR_GROUP = "motivator"
+MOTIVATOR_IDLE_LOCK = f"{PREFIX}:motivator:idle_lock"
+
+
+def motivator_hourly_count(hour: int) -> str:
+    """Counter of motivator-created tasks in one clock hour."""
+    return f"{PREFIX}:motivator:count:{hour}"
+
+
+# --- tools (step 3) -------------------------------------------------------------------------------
+TOOLS_INDEX = f"{PREFIX}:tools"  # zset tool name -> created_at of its first version
+
+
+def tool_versions_key(name: str) -> str:
+    """List of JSON tool versions, oldest first."""
+    return f"{PREFIX}:tool:{name}:versions"
+
+
+def forge_job_key(job_id: str) -> str:
+    """Hash: a tool-forge job's status and its attempts."""
+    return f"{PREFIX}:forge:{job_id}"
+
+
+# --- datasets (step 4) ------------------------------------------------------------------------------
+DATASETS_INDEX = f"{PREFIX}:datasets"  # zset version -> created_at
+
+
+def dataset_key(version: str) -> str:
+    """Hash: one dataset version's state, counts, votes, path, hash."""
+    return f"{PREFIX}:dataset:{version}"
+
+
+def dataset_hashes_key(version: str) -> str:
+    """Set of content hashes already in a dataset version (deduplication)."""
+    return f"{PREFIX}:dataset:{version}:hashes"
+
+
+# --- fine-tunes (step 5) -----------------------------------------------------------------------------
+FINE_TUNES_INDEX = f"{PREFIX}:fine_tunes"  # zset id -> created_at
+
+
+def fine_tune_key(fine_tune_id: str) -> str:
+    """Hash holding one fine-tune record (state, progress, result, reason)."""
+    return f"{PREFIX}:fine_tune:{fine_tune_id}"

@@ -1,0 +1,63 @@
+"""Settings on pydantic-settings: one base, small per-service subclasses.
+
+Every variable is read from the environment with the prefix ``BATOS_`` (``BATOS_REDIS_URL``,
+``BATOS_OLLAMA_HOST`` ...). Secrets have no default; a placeholder secret is refused outside
+development. Per-service subclasses live beside their service (``services/api/settings.py``...);
+only what more than one process reads is here.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "token", "dev-token"})
+
+
+class BaseServiceSettings(BaseSettings):
+    """What every process needs: where Redis and Ollama are, how to log."""
+
+    model_config = SettingsConfigDict(env_prefix="BATOS_", extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = "development"
+    service_name: str = "batos"
+    redis_url: str = "redis://localhost:6379/0"
+    log_level: str = "INFO"
+    log_json: bool | None = Field(default=None, description="None: JSON when stdout is not a TTY")
+
+    ollama_host: str = "http://localhost:11434"
+    llm_timeout_s: float = Field(default=120.0, gt=0)
+
+    # The persona registry's defaults. The current Ollama tag lives in Redis (a swap is seen by
+    # every process); these are only the tags a fresh system starts from.
+    brick_ollama_model: str = "llama3.2:3b"
+    robin_ollama_model: str = "llama3.2:3b"
+    alfred_ollama_model: str = "llama3.2:3b"
+    # The Ollama model an adapter is applied to (``create(from_=...)``): the same base the
+    # adapter was trained from, never a previously tuned tag.
+    brick_ollama_base: str = "llama3.2:3b"
+    robin_ollama_base: str = "llama3.2:3b"
+    alfred_ollama_base: str = "llama3.2:3b"
+    # The Hugging Face weights a persona is fine-tuned from (the seed wrongly used the Ollama tag).
+    brick_hf_base: str = "unsloth/Llama-3.2-3B-Instruct"
+    robin_hf_base: str = "unsloth/Llama-3.2-3B-Instruct"
+    alfred_hf_base: str = "unsloth/Llama-3.2-3B-Instruct"
+
+    # Events: the journal that lets a durable subscriber catch up is bounded.
+    event_journal_maxlen: int = Field(default=10_000, ge=100)
+
+    # Queues (arq). poll_delay is the fallback when no wake-up arrives; see shared/queues.
+    queue_poll_delay_s: float = Field(default=1.0, gt=0)
+    queue_health_check_interval_s: int = Field(default=30, ge=1)
+    queue_job_completion_wait_s: int = Field(default=20, ge=0)
+
+    data_dir: str = "./var/data"
+
+
+def require_real_secret(value: SecretStr, name: str, environment: str) -> None:
+    """Refuse a placeholder secret outside development and tests."""
+    if environment == "production" and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+        raise ValueError(f"{name} is a placeholder; set a real secret in production")
+
