@@ -40,6 +40,7 @@ def event_channel(event_type: str) -> str:
 
 
 EVENT_CHANNEL_PATTERN = f"{PREFIX}:events:*"
+EVENTS_DEAD_LETTER = f"{PREFIX}:journal:dead_letters"  # events a durable handler kept failing on
 
 
 def event_journal(event_type: str) -> str:
@@ -52,6 +53,11 @@ QUEUE_COGNITION = f"{PREFIX}:queue:cognition"
 QUEUE_TOOL_FORGE = f"{PREFIX}:queue:tool_forge"
 QUEUE_FINE_TUNE = f"{PREFIX}:queue:fine_tune"
 ALL_QUEUES = (QUEUE_COGNITION, QUEUE_TOOL_FORGE, QUEUE_FINE_TUNE)
+
+# Job function names, one set per queue (a worker fails jobs it has no function for).
+JOB_ANSWER_TASK = "answer_task"  # cognition
+JOB_CREATE_TOOL = "create_tool"  # tool forge
+JOB_FINE_TUNE = "fine_tune"  # fine-tune
 
 
 def queue_wakeup_channel(queue_name: str) -> str:

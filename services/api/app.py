@@ -1,0 +1,69 @@
+"""The FastAPI application: one lifespan that opens and closes what the routes share."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request, status
+from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from services.api.deps import AppState, require_token
+from services.api.metrics import MetricsMiddleware
+from services.api.routes import events, health, personas, tasks
+from services.api.settings import ApiSettings
+from shared.errors import InvalidInput, LLMError, NotFound
+from shared.events import EventBus
+from shared.personas import PersonaRegistry
+from shared.redis import connect
+from shared.stores.tasks import TaskStore
+
+PROTECTED_ROUTERS = [tasks.router, personas.router, events.router]
+
+
+def create_app(settings: ApiSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis = await connect(settings.redis_url, retries=0)
+        app.state.batos = AppState(
+            settings=settings,
+            redis=redis,
+            bus=EventBus(redis, source=settings.service_name, journal_maxlen=settings.event_journal_maxlen),
+            tasks=TaskStore(redis),
+            personas=PersonaRegistry.from_settings(redis, settings),
+        )
+        try:
+            yield
+        finally:
+            await redis.aclose()
+
+    app = FastAPI(title="BAT OS engine", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(MetricsMiddleware)
+    app.include_router(health.router)
+    for router in PROTECTED_ROUTERS:
+        app.include_router(router, dependencies=[Depends(require_token)])
+    _add_error_handlers(app)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    async def not_found(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
+
+    async def invalid(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
+
+    async def llm_failed(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_502_BAD_GATEWAY)
+
+    async def redis_down(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": f"state store unavailable: {exc}"},
+                            status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+    app.add_exception_handler(NotFound, not_found)
+    app.add_exception_handler(InvalidInput, invalid)
+    app.add_exception_handler(LLMError, llm_failed)
+    app.add_exception_handler(RedisConnectionError, redis_down)
+    app.add_exception_handler(RedisTimeoutError, redis_down)

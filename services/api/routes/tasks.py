@@ -1,0 +1,69 @@
+"""``/v1/tasks``: submit a task for the personas, read it back, list tasks by status."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request, status
+from pydantic import BaseModel, Field, field_validator
+
+from services.api.deps import State
+from shared.errors import NotFound
+from shared.stores.tasks import TaskRecord, TaskStatus
+from shared.task_intake import submit_task
+
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+
+
+class TaskIn(BaseModel):
+    text: str = Field(min_length=1, description="what to ask the personas")
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text must not be blank")
+        return value
+
+
+class TaskList(BaseModel):
+    items: list[TaskRecord]
+    total: int
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=TaskRecord)
+async def create_task(
+    body: TaskIn,
+    state: State,
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> TaskRecord:
+    """Queue a task; 202 with its record. A repeated ``Idempotency-Key`` returns the first task."""
+    limit = state.settings.api_max_task_chars
+    if len(body.text) > limit:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"text is {len(body.text)} characters; "
+                                                                   f"the limit is {limit}")
+    record, _created = await submit_task(
+        state.redis, state.tasks, TaskRecord(text=body.text, source="api"),
+        idempotency=("api", idempotency_key) if idempotency_key else None,
+    )
+    return record
+
+
+@router.get("/{task_id}", response_model=TaskRecord)
+async def get_task(task_id: str, state: State) -> TaskRecord:
+    try:
+        return await state.tasks.get(task_id)
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+
+
+@router.get("", response_model=TaskList)
+async def list_tasks(
+    state: State,
+    status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TaskList:
+    """Newest first; ``?status=queued|running|succeeded|failed`` filters."""
+    return TaskList(items=await state.tasks.list(status_, limit, offset), total=await state.tasks.count(status_))

@@ -1,0 +1,21 @@
+"""Settings of the HTTP API (``BATOS_API_*``)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+
+from shared.settings import BaseServiceSettings, require_real_secret
+
+
+class ApiSettings(BaseServiceSettings):
+    service_name: str = "api"
+    api_token: SecretStr = Field(description="bearer token every /v1 route requires; no default")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    api_max_task_chars: int = Field(default=8_000, ge=1)
+    api_sse_ping_s: float = Field(default=15.0, gt=0)
+
+    @model_validator(mode="after")
+    def _no_placeholder_token(self) -> ApiSettings:
+        require_real_secret(self.api_token, "BATOS_API_TOKEN", self.environment)
+        return self

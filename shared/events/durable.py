@@ -1,0 +1,147 @@
+"""Durable delivery: a consumer group on an event type's journal stream.
+
+Each journaled event is delivered to one member of the group (replicas split the work), is
+acknowledged only after its handler succeeded, and is claimed by another member when the one
+holding it died (``XAUTOCLAIM`` after ``claim_idle_ms``). A subscriber that was down reads what
+was journaled meanwhile when it comes back. Delivery is at least once: handlers that create
+work must be idempotent (the event id is the natural key).
+
+A handler that keeps failing is retried ``max_attempts`` times, then the event is acknowledged
+and copied to the dead-letter stream with its reason, so one poison event cannot block a group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from shared.events.envelope import Envelope
+from shared.events.live import RECONNECT_ERRORS, Handler, call_handler
+from shared.keys import EVENTS_DEAD_LETTER, event_journal
+
+log = structlog.get_logger(__name__)
+
+
+class DurableSubscriber:
+    """One consumer of one (event type, group) pair."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        event_type: str,
+        group: str,
+        consumer: str,
+        handler: Handler,
+        *,
+        claim_idle_ms: int = 30_000,
+        block_ms: int = 1_000,
+        batch: int = 50,
+        max_attempts: int = 3,
+        start_id: str = "$",
+    ):
+        self._redis = redis
+        self._stream = event_journal(event_type)
+        self._group = group
+        self._consumer = consumer
+        self._handler = handler
+        self._claim_idle_ms = claim_idle_ms
+        self._block_ms = block_ms
+        self._batch = batch
+        self._max_attempts = max_attempts
+        self._start_id = start_id
+        self.ready = asyncio.Event()
+        self.delivered = 0
+
+    async def run(self) -> None:
+        """Consume until cancelled, surviving Redis restarts and a lost group."""
+        backoff = 0.05
+        while True:
+            try:
+                await self._ensure_group()
+                await self._drain("0")  # what this consumer held before a restart
+                self.ready.set()
+                backoff = 0.05
+                while True:
+                    await self._claim_stale()
+                    await self._read_new()
+            except RECONNECT_ERRORS as exc:
+                self.ready.clear()
+                log.warning("durable subscriber lost Redis; reconnecting", stream=self._stream,
+                            error=str(exc), in_s=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                self.ready.clear()
+                log.warning("consumer group vanished (Redis flushed?); recreating", stream=self._stream)
+
+    async def _ensure_group(self) -> None:
+        try:
+            await self._redis.xgroup_create(self._stream, self._group, id=self._start_id, mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _drain(self, start: str) -> None:
+        last = start
+        while True:
+            reply = await self._redis.xreadgroup(self._group, self._consumer, {self._stream: last},
+                                                 count=self._batch)
+            entries = reply[0][1] if reply else []
+            if not entries:
+                return
+            for entry_id, fields in entries:
+                await self._handle(entry_id, fields)
+                last = entry_id
+
+    async def _claim_stale(self) -> None:
+        start = "0-0"
+        while True:
+            reply = await self._redis.xautoclaim(self._stream, self._group, self._consumer,
+                                                 min_idle_time=self._claim_idle_ms, start_id=start,
+                                                 count=self._batch)
+            start, entries = reply[0], reply[1]
+            for entry_id, fields in entries:
+                if fields:  # an entry trimmed from the journal comes back empty
+                    await self._handle(entry_id, fields)
+                else:
+                    await self._redis.xack(self._stream, self._group, entry_id)
+            if start in (b"0-0", "0-0"):
+                return
+
+    async def _read_new(self) -> None:
+        reply = await self._redis.xreadgroup(self._group, self._consumer, {self._stream: ">"},
+                                             count=self._batch, block=self._block_ms)
+        for _stream, entries in reply or []:
+            for entry_id, fields in entries:
+                await self._handle(entry_id, fields)
+
+    async def _handle(self, entry_id: Any, fields: dict[Any, Any]) -> None:
+        raw = fields.get(b"envelope", fields.get("envelope"))
+        try:
+            envelope = Envelope.from_json(raw)
+        except (ValidationError, TypeError) as exc:
+            await self._dead_letter(entry_id, raw, f"malformed envelope: {exc}")
+            return
+        for attempt in range(1, self._max_attempts + 1):
+            if await call_handler(self._handler, envelope):
+                await self._redis.xack(self._stream, self._group, entry_id)
+                self.delivered += 1
+                return
+            await asyncio.sleep(0.05 * attempt)
+        await self._dead_letter(entry_id, raw, f"handler failed {self._max_attempts} times")
+
+    async def _dead_letter(self, entry_id: Any, raw: Any, reason: str) -> None:
+        log.error("event moved to dead letters", stream=self._stream, group=self._group, reason=reason)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(EVENTS_DEAD_LETTER, {"stream": self._stream, "group": self._group,
+                                           "envelope": raw or b"", "reason": reason},
+                      maxlen=10_000, approximate=True)
+            pipe.xack(self._stream, self._group, entry_id)
+            await pipe.execute()

@@ -1,0 +1,38 @@
+"""The one JSON envelope every event travels in: id, type, time, source, version, data."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from shared.events.payloads import validate_payload
+
+ENVELOPE_VERSION = 1
+
+
+class Envelope(BaseModel):
+    """An event as it is published, journaled and delivered."""
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    type: str
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    source: str
+    version: int = ENVELOPE_VERSION
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def new(cls, event_type: str, data: BaseModel | dict[str, Any], source: str) -> Envelope:
+        """Build an envelope, validating ``data`` against the type's payload model if it has one."""
+        return cls(type=str(event_type), source=source, data=validate_payload(event_type, data))
+
+    def to_json(self) -> str:
+        """The wire form."""
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Envelope:
+        """Parse the wire form; raises ``pydantic.ValidationError`` on a malformed envelope."""
+        return cls.model_validate_json(raw)

@@ -1,0 +1,119 @@
+"""An arq ``Worker`` that an enqueue wakes at once instead of waiting for its next poll.
+
+arq polls its queue's sorted set every ``poll_delay``: 0.5 s by default (~270 ms median
+dispatch), or a CPU-burning 10 ms. This worker subscribes to the queue's wake-up channel
+(``shared.queues.enqueue`` publishes on it) and sleeps until a wake-up or ``poll_delay``
+(a fallback for jobs deferred into the future or wake-ups lost during a reconnect), whichever
+comes first. A finished job also wakes the loop, so a full worker takes the next job at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+from arq.connections import RedisSettings
+from arq.worker import Worker, get_kwargs
+
+from shared.keys import queue_wakeup_channel
+from shared.queues.serializer import json_deserializer, json_serializer
+from shared.settings import BaseServiceSettings
+
+log = structlog.get_logger(__name__)
+
+
+class WakeableWorker(Worker):
+    """arq worker with push wake-ups; otherwise arq's semantics, unchanged."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._wake = asyncio.Event()
+        self._listener: asyncio.Task[None] | None = None
+
+    async def main(self) -> None:  # mirrors arq.Worker.main with the sleep replaced by a wake-up wait
+        if self._pool is None:
+            from arq.connections import create_pool
+
+            self._pool = await create_pool(
+                self.redis_settings,
+                job_deserializer=self.job_deserializer,
+                job_serializer=self.job_serializer,
+                default_queue_name=self.queue_name,
+                expires_extra_ms=self.expires_extra_ms,
+            )
+        log.info("worker starting", queue=self.queue_name, functions=sorted(self.functions))
+        self.ctx["redis"] = self.pool
+        if self.on_startup:
+            await self.on_startup(self.ctx)
+        self._listener = asyncio.create_task(self._listen_for_wakeups())
+        try:
+            while True:
+                self._wake.clear()
+                await self._poll_iteration()
+                if self.burst:
+                    if 0 <= self.max_burst_jobs <= self._jobs_started():
+                        await asyncio.gather(*self.tasks.values())
+                        return
+                    if await self.pool.zcard(self.queue_name) == 0:
+                        await asyncio.gather(*self.tasks.values())
+                        return
+                    if self.job_counter < self.max_jobs:
+                        continue  # jobs are due: take them now
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.poll_delay_s)
+                except TimeoutError:
+                    pass
+        finally:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+
+    def _release_sem_dec_counter_on_complete(self) -> None:
+        super()._release_sem_dec_counter_on_complete()
+        self._wake.set()
+
+    async def _listen_for_wakeups(self) -> None:
+        channel = queue_wakeup_channel(self.queue_name)
+        while True:
+            pubsub = self.pool.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(channel)
+                self._wake.set()  # anything enqueued while we were not listening
+                async for _ in pubsub.listen():
+                    self._wake.set()
+            except Exception as exc:  # noqa: BLE001 - a lost listener must not stop the worker
+                log.warning("wake-up listener lost Redis; worker falls back to polling", error=str(exc))
+                await asyncio.sleep(self.poll_delay_s)
+            finally:
+                try:
+                    await pubsub.aclose()
+                except Exception:  # noqa: BLE001
+                    log.debug("pubsub close failed", exc_info=True)
+
+
+def redis_settings(url: str) -> RedisSettings:
+    """arq's connection settings from a ``redis://`` URL, retrying while Redis starts."""
+    settings = RedisSettings.from_dsn(url)
+    settings.conn_retries = 30
+    settings.conn_retry_delay = 1
+    return settings
+
+
+def worker_options(settings: BaseServiceSettings, queue_name: str) -> dict[str, Any]:
+    """The keyword arguments every BAT OS worker shares (spread into a ``WorkerSettings``)."""
+    return {
+        "queue_name": queue_name,
+        "redis_settings": redis_settings(settings.redis_url),
+        "job_serializer": json_serializer,
+        "job_deserializer": json_deserializer,
+        "poll_delay": settings.queue_poll_delay_s,
+        "health_check_interval": settings.queue_health_check_interval_s,
+        "job_completion_wait": settings.queue_job_completion_wait_s,
+        "max_jobs": 100,
+    }
+
+
+def run_worker(settings_cls: type, **overrides: Any) -> None:
+    """Run a worker from its ``WorkerSettings`` class until SIGINT/SIGTERM (a process entry point)."""
+    kwargs = {**get_kwargs(settings_cls), **overrides}
+    WakeableWorker(**kwargs).run()

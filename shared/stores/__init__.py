@@ -1,0 +1,1 @@
+"""State kept in Redis keys and streams: one store per kind of record."""

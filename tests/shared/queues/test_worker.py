@@ -1,0 +1,79 @@
+"""arq workers as real workers: JSON on the wire, idempotent enqueue, wake-up on enqueue."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from arq.constants import job_key_prefix
+
+from shared.queues import WakeableWorker, enqueue, worker_options
+from shared.settings import BaseServiceSettings
+
+QUEUE = "batos:queue:test"
+ran: list[dict[str, object]] = []
+
+
+async def record(ctx: dict[str, object], payload: dict[str, object]) -> dict[str, object]:
+    ran.append(payload)
+    return {"echo": payload, "try": ctx["job_try"]}
+
+
+def make_worker(settings: BaseServiceSettings, **overrides: object) -> WakeableWorker:
+    options = {**worker_options(settings, QUEUE), "functions": [record], "burst": True, "poll_delay": 0,
+               "handle_signals": False, **overrides}
+    return WakeableWorker(**options)  # type: ignore[arg-type]
+
+
+async def test_job_runs_and_its_data_is_json_not_pickle(redis, settings: BaseServiceSettings) -> None:
+    ran.clear()
+    job = await enqueue(redis, QUEUE, "record", {"n": 1}, idempotency_key="job-1")
+    assert job is not None
+    stored = await redis.get(job_key_prefix + "job-1")
+    assert json.loads(stored)["a"] == [{"n": 1}]  # readable JSON, not a pickle
+    worker = make_worker(settings)
+    await worker.main()
+    await worker.close()
+    assert ran == [{"n": 1}]
+    assert await job.result(timeout=2) == {"echo": {"n": 1}, "try": 1}
+
+
+async def test_same_idempotency_key_enqueues_once(redis, settings: BaseServiceSettings) -> None:
+    ran.clear()
+    first = await enqueue(redis, QUEUE, "record", {"n": 1}, idempotency_key="same")
+    second = await enqueue(redis, QUEUE, "record", {"n": 2}, idempotency_key="same")
+    assert first is not None and second is None
+    worker = make_worker(settings)
+    await worker.main()
+    await worker.close()
+    third = await enqueue(redis, QUEUE, "record", {"n": 3}, idempotency_key="same")  # result still kept
+    assert third is None
+    assert ran == [{"n": 1}]
+
+
+async def test_enqueue_wakes_an_idle_worker_before_its_poll_delay(redis, settings: BaseServiceSettings) -> None:
+    ran.clear()
+    worker = make_worker(settings, burst=False, poll_delay=30)
+    running = asyncio.create_task(worker.main())
+    try:
+        await asyncio.sleep(0.3)  # let it go idle: its next poll is 30 s away
+        started = time.perf_counter()
+        await enqueue(redis, QUEUE, "record", {"n": 7})
+        while not ran:
+            await asyncio.sleep(0.005)
+            assert time.perf_counter() - started < 5, "the worker was not woken"
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await worker.close()
+    assert ran == [{"n": 7}]
+
+
+async def test_health_check_key_is_written(redis, settings: BaseServiceSettings) -> None:
+    await enqueue(redis, QUEUE, "record", {"n": 1})
+    worker = make_worker(settings)
+    await worker.main()
+    health = await redis.get(QUEUE + ":health-check")
+    await worker.close()
+    assert health is not None and b"j_complete=" in health and b"queued=" in health

@@ -1,0 +1,257 @@
+"""A small server that speaks Ollama's HTTP API, with scripted answers, for tests and benchmarks.
+
+It runs real HTTP (uvicorn in a thread) so the official ``ollama`` client, and every process
+of the system under test, talks to it exactly as to Ollama. Endpoints: chat, generate, create,
+blobs (HEAD/POST with sha256 check), tags, show, delete, copy, ps, version, embed.
+
+Script chat answers with ``fake.on_chat(fn)``: ``fn(request_body) -> str | dict | Failure``
+(a dict may hold ``content`` and ``tool_calls``), or queue answers per model with
+``fake.queue(model, *answers)``. Every request is in ``fake.requests``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from tests.support.redis_server import free_port
+from tests.support.uvicorn_thread import UvicornThread
+
+
+@dataclass
+class Failure:
+    """Answer with an Ollama-style error: HTTP ``status`` and ``{"error": message}``."""
+
+    status: int
+    error: str
+
+
+@dataclass
+class ModelEntry:
+    name: str
+    from_: str | None = None
+    adapters: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    family: str = "llama"
+    modified_at: float = field(default_factory=time.time)
+
+
+Answer = str | dict[str, Any] | Failure
+ChatScript = Callable[[dict[str, Any]], Answer]
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
+
+
+class FakeOllama:
+    def __init__(self, models: list[str] | None = None, port: int | None = None):
+        self.port = port or free_port()
+        self.requests: list[dict[str, Any]] = []
+        self.blobs: dict[str, bytes] = {}
+        self.models: dict[str, ModelEntry] = {m: ModelEntry(m) for m in (models or ["llama3.2:3b"])}
+        self.chat_delay_s = 0.0
+        self.fail_create: Failure | None = None
+        self._script: ChatScript | None = None
+        self._queues: dict[str, deque[Answer]] = defaultdict(deque)
+        self._server: UvicornThread | None = None
+        self._lock = threading.Lock()
+
+    # --- scripting ---------------------------------------------------------------------------
+    @property
+    def host(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def on_chat(self, script: ChatScript | None) -> None:
+        self._script = script
+
+    def queue(self, model: str, *answers: Answer) -> None:
+        self._queues[model].extend(answers)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self._queues.clear()
+        self._script = None
+        self.chat_delay_s = 0.0
+        self.fail_create = None
+
+    def chats(self, model: str | None = None) -> list[dict[str, Any]]:
+        return [r["body"] for r in self.requests if r["path"] == "/api/chat"
+                and (model is None or r["body"].get("model") == model)]
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self._server = UvicornThread(self._app(), self.port, lifespan="off")
+        self._server.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+
+    # --- the HTTP API ------------------------------------------------------------------------
+    def _app(self) -> Starlette:
+        return Starlette(routes=[
+            Route("/api/chat", self._chat, methods=["POST"]),
+            Route("/api/generate", self._generate, methods=["POST"]),
+            Route("/api/create", self._create, methods=["POST"]),
+            Route("/api/blobs/{digest}", self._blob, methods=["HEAD", "POST"]),
+            Route("/api/tags", self._tags, methods=["GET"]),
+            Route("/api/show", self._show, methods=["POST"]),
+            Route("/api/delete", self._delete, methods=["DELETE"]),
+            Route("/api/copy", self._copy, methods=["POST"]),
+            Route("/api/ps", self._ps, methods=["GET"]),
+            Route("/api/version", self._version, methods=["GET"]),
+            Route("/api/embed", self._embed, methods=["POST"]),
+        ])
+
+    async def _body(self, request: Request) -> dict[str, Any]:
+        body = json.loads(await request.body() or b"{}")
+        with self._lock:
+            self.requests.append({"path": request.url.path, "body": body, "time": time.time()})
+        return body
+
+    def _answer_for(self, body: dict[str, Any]) -> Answer:
+        model = body.get("model", "")
+        with self._lock:
+            if self._queues[model]:
+                return self._queues[model].popleft()
+        if self._script is not None:
+            return self._script(body)
+        return f"echo: {body['messages'][-1]['content'][:200]}" if body.get("messages") else "ok"
+
+    def _known(self, model: str) -> bool:
+        return model in self.models or f"{model}:latest" in self.models
+
+    async def _chat(self, request: Request) -> Response:
+        body = await self._body(request)
+        model = body.get("model", "")
+        if not self._known(model):
+            return JSONResponse({"error": f"model '{model}' not found"}, status_code=404)
+        if self.chat_delay_s:
+            await asyncio.sleep(self.chat_delay_s)
+        answer = self._answer_for(body)
+        if isinstance(answer, Failure):
+            return JSONResponse({"error": answer.error}, status_code=answer.status)
+        message: dict[str, Any] = {"role": "assistant", "content": answer if isinstance(answer, str) else
+                                   answer.get("content", "")}
+        if isinstance(answer, dict) and answer.get("tool_calls"):
+            message["tool_calls"] = [{"function": {"name": c["name"], "arguments": c.get("arguments", {})}}
+                                     for c in answer["tool_calls"]]
+        done = {"model": model, "created_at": _now(), "message": message, "done": True, "done_reason": "stop",
+                "total_duration": 1000, "eval_count": len(message["content"].split())}
+        if body.get("stream", True):
+            return StreamingResponse(iter([json.dumps(done) + "\n"]), media_type="application/x-ndjson")
+        return JSONResponse(done)
+
+    async def _generate(self, request: Request) -> Response:
+        body = await self._body(request)
+        if not self._known(body.get("model", "")):
+            return JSONResponse({"error": f"model '{body.get('model')}' not found"}, status_code=404)
+        answer = self._answer_for({"model": body["model"], "messages": [{"role": "user",
+                                                                           "content": body.get("prompt", "")}]})
+        if isinstance(answer, Failure):
+            return JSONResponse({"error": answer.error}, status_code=answer.status)
+        text = answer if isinstance(answer, str) else answer.get("content", "")
+        done = {"model": body["model"], "created_at": _now(), "response": text, "done": True}
+        if body.get("stream", True):
+            return StreamingResponse(iter([json.dumps(done) + "\n"]), media_type="application/x-ndjson")
+        return JSONResponse(done)
+
+    async def _blob(self, request: Request) -> Response:
+        digest = request.path_params["digest"]
+        if request.method == "HEAD":
+            with self._lock:
+                self.requests.append({"path": "/api/blobs", "body": {"digest": digest, "method": "HEAD"}})
+            return Response(status_code=200 if digest in self.blobs else 404)
+        data = await request.body()
+        actual = "sha256:" + hashlib.sha256(data).hexdigest()
+        with self._lock:
+            self.requests.append({"path": "/api/blobs", "body": {"digest": digest, "method": "POST",
+                                                                 "size": len(data), "actual": actual}})
+        if actual != digest:
+            return JSONResponse({"error": "digest mismatch"}, status_code=400)
+        self.blobs[digest] = data
+        return Response(status_code=201)
+
+    async def _create(self, request: Request) -> Response:
+        body = await self._body(request)
+        if self.fail_create is not None:
+            return JSONResponse({"error": self.fail_create.error}, status_code=self.fail_create.status)
+        base = body.get("from")
+        if base and not self._known(base):
+            return JSONResponse({"error": f"base model '{base}' not found"}, status_code=404)
+        for kind in ("adapters", "files"):
+            for name, digest in (body.get(kind) or {}).items():
+                if digest not in self.blobs:
+                    return JSONResponse({"error": f"{kind} {name}: blob {digest} not found"}, status_code=400)
+        family = self.models[base].family if base and base in self.models else "llama"
+        if body.get("adapters") and family not in ("llama", "gemma2"):
+            return JSONResponse({"error": f"safetensors adapters unsupported for {family}"}, status_code=400)
+        self.models[body["model"]] = ModelEntry(body["model"], base, dict(body.get("adapters") or {}),
+                                                dict(body.get("files") or {}), family)
+        statuses = [{"status": "parsing modelfile"}, {"status": "success"}]
+        if body.get("stream", True):
+            return StreamingResponse(iter(json.dumps(s) + "\n" for s in statuses),
+                                     media_type="application/x-ndjson")
+        return JSONResponse(statuses[-1])
+
+    async def _tags(self, request: Request) -> Response:
+        await self._body(request)
+        return JSONResponse({"models": [self._describe(m) for m in self.models.values()]})
+
+    def _describe(self, entry: ModelEntry) -> dict[str, Any]:
+        return {"name": entry.name, "model": entry.name, "modified_at": _now(), "size": 1,
+                "digest": hashlib.sha256(entry.name.encode()).hexdigest(),
+                "details": {"format": "gguf", "family": entry.family, "parameter_size": "3B",
+                            "quantization_level": "Q4_K_M"}}
+
+    async def _show(self, request: Request) -> Response:
+        body = await self._body(request)
+        entry = self.models.get(body.get("model", ""))
+        if entry is None:
+            return JSONResponse({"error": f"model '{body.get('model')}' not found"}, status_code=404)
+        modelfile = f"FROM {entry.from_ or entry.name}\n" + "".join(f"ADAPTER {d}\n" for d in entry.adapters.values())
+        return JSONResponse({"modelfile": modelfile, "parameters": "", "template": "{{ .Prompt }}",
+                             "details": self._describe(entry)["details"], "model_info": {},
+                             "modified_at": _now()})
+
+    async def _delete(self, request: Request) -> Response:
+        body = await self._body(request)
+        if self.models.pop(body.get("model", ""), None) is None:
+            return JSONResponse({"error": f"model '{body.get('model')}' not found"}, status_code=404)
+        return Response(status_code=200)
+
+    async def _copy(self, request: Request) -> Response:
+        body = await self._body(request)
+        entry = self.models.get(body.get("source", ""))
+        if entry is None:
+            return JSONResponse({"error": "source not found"}, status_code=404)
+        self.models[body["destination"]] = ModelEntry(body["destination"], entry.from_, entry.adapters,
+                                                      entry.files, entry.family)
+        return Response(status_code=200)
+
+    async def _ps(self, request: Request) -> Response:
+        await self._body(request)
+        return JSONResponse({"models": []})
+
+    async def _version(self, request: Request) -> Response:
+        return JSONResponse({"version": "0.12.0-fake"})
+
+    async def _embed(self, request: Request) -> Response:
+        body = await self._body(request)
+        inputs = body.get("input") or []
+        inputs = [inputs] if isinstance(inputs, str) else inputs
+        return JSONResponse({"model": body.get("model"), "embeddings": [[0.0, 1.0, 0.5] for _ in inputs]})
