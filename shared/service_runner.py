@@ -1,0 +1,45 @@
+"""Run a long-lived asyncio service until SIGTERM/SIGINT, then stop it within a bound.
+
+Services (motivator, curator) are an ``async def serve(stop: asyncio.Event)`` that returns
+once ``stop`` is set; this module owns signals, logging set-up and the shutdown deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from shared.logs import configure_logging
+from shared.settings import BaseServiceSettings
+
+log = structlog.get_logger(__name__)
+
+Serve = Callable[[asyncio.Event], Awaitable[None]]
+
+
+async def run_until_signalled(serve: Serve, shutdown_timeout_s: float = 20.0) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    task = asyncio.create_task(serve(stop))
+    stopped = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        stopped.cancel()
+        await task  # it ended by itself: surface its error
+        return
+    log.info("stopping", within_s=shutdown_timeout_s)
+    try:
+        await asyncio.wait_for(task, shutdown_timeout_s)
+    except TimeoutError:
+        log.warning("service did not stop in time; cancelled")
+
+
+def main(settings: BaseServiceSettings, serve: Serve) -> None:
+    """Process entry point: configure logging, run ``serve`` until a signal."""
+    configure_logging(settings.log_level, settings.log_json, settings.service_name)
+    asyncio.run(run_until_signalled(serve, settings.queue_job_completion_wait_s))
