@@ -52,22 +52,26 @@ def _owner_dead(owner: str) -> bool:
     return owner_id(int(pid_text)) != f"{host}:{pid_text}:{start}"
 
 
+def is_leftover(attrs: dict[str, Any], now: float, max_age_s: float) -> bool:
+    """Whether a labelled container (``containers.list(sparse=True)`` attrs) should go."""
+    owner = str((attrs.get("Labels") or {}).get(OWNER_LABEL, ""))
+    age = now - float(attrs.get("Created") or now)
+    if age >= max_age_s:
+        return True  # no run lives this long, whoever started it
+    return owner != owner_id() and _owner_dead(owner)
+
+
 def reap_leftovers(client: Any, *, max_age_s: float = 600.0) -> int:
     """Remove sandbox containers left by dead processes or older than ``max_age_s``."""
     now = time.time()
     removed = 0
     for container in client.containers.list(all=True, sparse=True, filters={"label": f"{LABEL}=1"}):
-        attrs = container.attrs
-        owner = str((attrs.get("Labels") or {}).get(OWNER_LABEL, ""))
-        age = now - float(attrs.get("Created") or now)
-        if owner == owner_id() and age < max_age_s:
-            continue  # one of our own runs, in progress
-        if age < max_age_s and not _owner_dead(owner):
+        if not is_leftover(container.attrs, now, max_age_s):
             continue
         try:
             container.remove(force=True)
             removed += 1
-            log.info("sandbox.reaped", container=container.id[:12], owner=owner, age_s=round(age, 1))
+            log.info("sandbox.reaped", container=container.id[:12], labels=container.attrs.get("Labels"))
         except docker.errors.DockerException as exc:  # gone already, or refused: retried next start
             log.warning("sandbox.reap_failed", container=container.id[:12], error=str(exc))
     return removed
