@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import time
 import uuid
@@ -156,7 +157,9 @@ def train_adapter(
             if not (work / name).is_file():
                 raise TrainingError(f"save_pretrained wrote no {name}")
         (work / RESULT_FILE).write_text(json.dumps(result.to_json(), indent=2))
+        _fsync_dir_tree(work)  # on disk before it becomes visible, so a crash can't expose empty files
         work.rename(output_dir)  # the only step that makes the adapter visible
+        _fsync_dir_tree(output_dir.parent, files=False)
     except TrainingError:
         raise
     except Exception as exc:
@@ -195,6 +198,15 @@ def read_conversations(path: Path) -> list[dict[str, Any]]:
     if not rows:
         raise DatasetError(f"{path} has no examples")
     return rows
+
+
+def _fsync_dir_tree(directory: Path, files: bool = True) -> None:
+    for path in [*(p for p in directory.iterdir() if p.is_file() and files), directory]:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _remove_stale_partials(output_dir: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from tests.workers.fine_tune.conftest import REPO_ROOT
 from tests.workers.fine_tune.helpers import logits_change
 from workers.fine_tune.training import (
     ADAPTER_FILES,
+    BackendUnavailableError,
     BaseModelError,
     DatasetError,
     OutputExistsError,
@@ -116,6 +118,17 @@ def test_broken_base_model_fails_clearly_and_leaves_nothing(dataset_dir: Path, t
     output_dir = tmp_path / "adapters" / "brick-v1"
     with pytest.raises(BaseModelError, match="cannot load base model"):
         train_adapter(str(broken), dataset_dir, output_dir, FAST)
+    assert _leftovers(output_dir) == []
+
+
+def test_unsloth_where_it_is_not_installed_says_how_to_get_it(
+    tiny_model: Path, dataset_dir: Path, tmp_path: Path
+) -> None:
+    if importlib.util.find_spec("unsloth") is not None:
+        pytest.fail("unsloth must stay out of the main venv (it caps transformers/trl); see unsloth_venv.sh")
+    output_dir = tmp_path / "out"
+    with pytest.raises(BackendUnavailableError, match=r"scripts/unsloth_venv\.sh"):
+        train_adapter(str(tiny_model), dataset_dir, output_dir, TrainConfig(backend="unsloth", max_steps=1))
     assert _leftovers(output_dir) == []
 
 
