@@ -16,7 +16,6 @@ import importlib.util
 import json
 import os
 import sys
-import traceback
 
 marker, function_name = sys.argv[1], sys.argv[2]
 result_fd = os.dup(1)
@@ -53,6 +52,8 @@ try:
                 % (function_name, type(value).__name__, exc),
             )
 except BaseException as exc:
+    import traceback
+
     payload = failure(type(exc).__name__, str(exc), traceback.format_exc(limit=20))
 emit(payload)
 """
