@@ -113,7 +113,7 @@ class Sandbox:
             else:
                 command = [s.sandbox_python, "-B", "-c", _STDIN_BOOT, *args]
             try:
-                result = self._run_container(self.client(), workspace.host_path, command, timeout, started)
+                result = self._run_container(self.client(), workspace, command, timeout, started)
             except ENGINE_ERRORS as exc:
                 self._forget_client()
                 result = SandboxResult.unavailable(
@@ -146,7 +146,7 @@ class Sandbox:
             self.run, code, files=files, args=args, stdin=stdin, timeout_s=timeout_s
         )
 
-    def _create(self, client: Any, host_path: str, command: list[str]) -> Any:
+    def _create(self, client: Any, workspace: Workspace, command: list[str]) -> Any:
         s = self.settings
         return client.containers.create(
             s.sandbox_image,
@@ -166,7 +166,10 @@ class Sandbox:
             environment=dict(SANDBOX_ENV),
             hostname="sandbox",
             working_dir=MOUNT,
-            volumes={host_path: {"bind": MOUNT, "mode": "ro"}},
+            volumes={
+                workspace.host_path: {"bind": MOUNT, "mode": "ro"},
+                workspace.host_resolv_conf: {"bind": "/etc/resolv.conf", "mode": "ro"},
+            },
             labels=labels(),
             log_config=LogConfig(type=LogConfig.types.NONE),
             stdin_open=False,
@@ -174,9 +177,9 @@ class Sandbox:
         )
 
     def _run_container(
-        self, client: Any, host_path: str, command: list[str], timeout: float, started: float
+        self, client: Any, workspace: Workspace, command: list[str], timeout: float, started: float
     ) -> SandboxResult:
-        container = self._create(client, host_path, command)
+        container = self._create(client, workspace, command)
         stream: Any = None
         try:
             capture = CappedCapture(self.settings.sandbox_output_cap_bytes)

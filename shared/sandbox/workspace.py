@@ -1,4 +1,8 @@
-"""The run folder: the program and its files, written on the host and mounted read-only at /app."""
+"""The run folder: the program and its files, written on the host and mounted read-only at /app.
+
+Beside ``app/`` it holds an empty ``resolv.conf`` mounted over the engine's copy of the host's
+(which would tell the sandbox the host's DNS server address).
+"""
 
 from __future__ import annotations
 
@@ -19,10 +23,17 @@ class Workspace:
     def __init__(self, parent: str | None = None, host_parent: str | None = None) -> None:
         if parent:
             os.makedirs(parent, exist_ok=True)
-        self.path = Path(tempfile.mkdtemp(prefix="batos-sandbox-", dir=parent))
+        self.root = Path(tempfile.mkdtemp(prefix="batos-sandbox-", dir=parent))
+        os.chmod(self.root, 0o755)
+        self.path = self.root / "app"
+        self.path.mkdir(mode=0o755)
         os.chmod(self.path, 0o755)
+        (self.root / "resolv.conf").write_text("")
+        os.chmod(self.root / "resolv.conf", 0o644)
         # The same folder as the Docker engine sees it (differs when this process is in a container).
-        self.host_path = str(Path(host_parent) / self.path.name) if host_parent else str(self.path)
+        host_root = Path(host_parent) / self.root.name if host_parent else self.root
+        self.host_path = str(host_root / "app")
+        self.host_resolv_conf = str(host_root / "resolv.conf")
 
     def write(self, name: str, content: str) -> None:
         """Write one file; ``name`` is relative and may not climb out of the folder."""
@@ -47,4 +58,4 @@ class Workspace:
 
     def close(self) -> None:
         """Remove the folder and everything in it."""
-        shutil.rmtree(self.path, ignore_errors=True)
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -149,8 +149,9 @@ try:
     print("RESOLVED", socket.getaddrinfo("batos-sandbox-probe.invalid", 80))
 except OSError as e:
     print("lookup failed", type(e).__name__)
+print("resolv.conf", repr(open("/etc/resolv.conf").read()))
 """,
-        _reports("lookup failed gaierror"),
+        _reports("lookup failed gaierror", "resolv.conf ''"),
     ),
     "raw_socket": Case(
         """

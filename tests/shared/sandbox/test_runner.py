@@ -99,8 +99,9 @@ def test_container_hardening_as_the_engine_sees_it(sandbox: Sandbox, canary: str
     assert config["User"] == "1000:1000"
     assert config["Labels"][LABEL] == "1"
     assert not any(canary in e for e in config["Env"])
-    [mount] = attrs["Mounts"]
-    assert mount["Destination"] == "/app" and mount["RW"] is False
+    mounts = {m["Destination"]: m for m in attrs["Mounts"]}
+    assert set(mounts) == {"/app", "/etc/resolv.conf"}
+    assert not any(m["RW"] for m in mounts.values())
     assert result.reason is Reason.TIMEOUT
     # ... and the container is gone afterwards.
     assert not sandbox.client().containers.list(all=True, filters={"id": attrs["Id"]})
