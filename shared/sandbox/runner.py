@@ -101,7 +101,13 @@ class Sandbox:
         stdin: str | None = None,
         timeout_s: float | None = None,
     ) -> SandboxResult:
-        """Run ``code`` as /app/main.py with ``files`` beside it; never raises for engine trouble."""
+        """Run ``code`` as /app/main.py with ``files`` beside it; never raises for engine trouble.
+
+        ``args`` become ``sys.argv[1:]``, ``stdin`` the program's stdin. ``timeout_s`` (default
+        ``sandbox_timeout_s``) is the program's wall clock from container start; the call returns
+        within about ``timeout_s`` + 1 s (start-up, kill and removal). A bad file name (absolute,
+        ``..``, or the reserved ``main.py``) raises ``ValueError``: that is the caller's bug.
+        """
         started = time.monotonic()
         timeout = self.settings.sandbox_timeout_s if timeout_s is None else timeout_s
         s = self.settings

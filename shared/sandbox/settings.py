@@ -2,8 +2,9 @@
 
 The defaults are the hardened configuration measured in ``../shared/FACTS.md``: gVisor
 (``runsc``), 256 MiB with no extra swap, one CPU, 512 pids (gVisor itself crashes below
-that), a 10 s wall clock and 64 KiB kept per output stream. ``runc`` shares the host kernel
-and is refused unless ``BATOS_SANDBOX_ALLOW_RUNC=true`` says so explicitly.
+that), a 10 s wall clock and 64 KiB kept per output stream. ``runc`` (or any runtime other
+than gVisor's) shares the host kernel and is refused unless ``BATOS_SANDBOX_ALLOW_RUNC=true``
+says so explicitly.
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ class SandboxSettings(BaseServiceSettings):
 
     @model_validator(mode="after")
     def _refuse_weak_isolation(self) -> SandboxSettings:
-        if self.sandbox_runtime == "runc" and not self.sandbox_allow_runc:
+        if not self.sandbox_runtime.startswith("runsc") and not self.sandbox_allow_runc:
             raise ValueError(
-                "sandbox_runtime=runc shares the host kernel; set sandbox_allow_runc=true to allow it"
+                f"sandbox_runtime={self.sandbox_runtime} shares the host kernel; "
+                "set sandbox_allow_runc=true to allow it"
             )
         if self.sandbox_runtime.startswith("runsc") and self.sandbox_pids_limit < GVISOR_MIN_PIDS:
             raise ValueError(f"sandbox_pids_limit must be >= {GVISOR_MIN_PIDS} under runsc (gVisor crashes)")

@@ -17,6 +17,8 @@ def test_defaults_are_the_hardened_ones() -> None:
 def test_runc_needs_explicit_permission() -> None:
     with pytest.raises(ValidationError, match="allow_runc"):
         SandboxSettings(sandbox_runtime="runc")
+    with pytest.raises(ValidationError, match="allow_runc"):
+        SandboxSettings(sandbox_runtime="crun")
     assert SandboxSettings(sandbox_runtime="runc", sandbox_allow_runc=True).sandbox_runtime == "runc"
 
 
