@@ -25,19 +25,19 @@ class AppState:
     personas: PersonaRegistry
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:  # async: FastAPI runs sync dependencies in threads
     return request.app.state.batos  # type: ignore[no-any-return]
 
 
 _bearer = HTTPBearer(auto_error=False)
 
 
-def require_token(
+async def require_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     """401 unless the request carries ``Authorization: Bearer <BATOS_API_TOKEN>``."""
-    expected = get_state(request).settings.api_token.get_secret_value()
+    expected = request.app.state.batos.settings.api_token.get_secret_value()
     if credentials is None or not secrets.compare_digest(credentials.credentials.encode(), expected.encode()):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

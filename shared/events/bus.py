@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
@@ -54,15 +55,25 @@ class EventBus:
 
     async def publish(self, event_type: str, data: BaseModel | dict[str, Any] | None = None) -> Envelope:
         """Publish one event; returns its envelope. Raises ``InvalidInput`` on a bad payload."""
-        envelope = Envelope.new(str(event_type), data or {}, self._source)
-        raw = envelope.to_json()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            if event_type in JOURNALED_EVENTS:
-                pipe.xadd(event_journal(envelope.type), {"envelope": raw},
-                          maxlen=self._journal_maxlen, approximate=True)
-            pipe.publish(event_channel(envelope.type), raw)
+        return (await self.publish_many(event_type, [data or {}]))[0]
+
+    async def publish_many(self, event_type: str, items: Iterable[BaseModel | dict[str, Any]]) -> list[Envelope]:
+        """Publish several events of one type in one pipelined round trip, in order.
+
+        The journal entry is written before the notification, so a durable subscriber never
+        misses an event that a live one saw.
+        """
+        envelopes = [Envelope.new(str(event_type), data, self._source) for data in items]
+        journaled = event_type in JOURNALED_EVENTS
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for envelope in envelopes:
+                raw = envelope.to_json()
+                if journaled:
+                    pipe.xadd(event_journal(envelope.type), {"envelope": raw},
+                              maxlen=self._journal_maxlen, approximate=True)
+                pipe.publish(event_channel(envelope.type), raw)
             await pipe.execute()
-        return envelope
+        return envelopes
 
     def subscribe(self, event_type: str, handler: Handler, *, group: str | None = None) -> None:
         """Register ``handler``; with ``group``, delivery is durable and split among the group."""

@@ -1,6 +1,6 @@
 """Task records: what was asked, by whom, its status, result or error, and when.
 
-A record is a hash at ``task_key(id)``; ``TASKS_BY_TIME`` and one zset per status index it.
+A record is one JSON string at ``task_key(id)``; ``TASKS_BY_TIME`` and one zset per status index it.
 Creation is one Lua call that also claims the idempotency key, so two replicas handling the
 same event create one task. The job that works on the task is enqueued after the record
 exists (state first), with the task id as arq job id, so enqueueing again is harmless.
@@ -8,9 +8,9 @@ exists (state first), with the task id as arq job id, so enqueueing again is har
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -45,25 +45,38 @@ class TaskRecord(BaseModel):
     finished_at: float | None = None
     attempts: int = 0
 
-    def to_hash(self) -> dict[str, str]:
-        return {k: json.dumps(v) for k, v in self.model_dump(mode="json").items()}
-
-    @classmethod
-    def from_hash(cls, raw: dict[bytes, bytes]) -> TaskRecord:
-        return cls.model_validate({k.decode(): json.loads(v) for k, v in raw.items()})
 
 
-# KEYS: record, by_time, by_status(queued), idem (or "" for none)
-# ARGV: id, created_at, ttl, then field/value pairs
+@dataclass(frozen=True)
+class QueuedJob:
+    """An arq job to enqueue in the same atomic step that creates the task (see task_intake)."""
+
+    job_id: str
+    job_key: str
+    result_key: str
+    queue: str
+    payload: bytes
+    score_ms: int
+    expires_ms: int
+    wake_channel: str
+
+
+# KEYS: record, by_time, by_status(queued), idem ('' = none), job, result, queue ('' = no job)
+# ARGV: id, created_at, idem ttl, job id, job payload, score ms, expires ms, wake channel, record JSON
 _CREATE = """
 if KEYS[4] ~= '' then
   local existing = redis.call('GET', KEYS[4])
   if existing then return existing end
   redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[3])
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('SET', KEYS[1], ARGV[9])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+if KEYS[7] ~= '' and redis.call('EXISTS', KEYS[5]) == 0 and redis.call('EXISTS', KEYS[6]) == 0 then
+  redis.call('PSETEX', KEYS[5], ARGV[7], ARGV[5])
+  redis.call('ZADD', KEYS[7], ARGV[6], ARGV[4])
+  redis.call('PUBLISH', ARGV[8], '1')
+end
 return ARGV[1]
 """
 
@@ -76,34 +89,44 @@ class TaskStore:
         self._ttl = idempotency_ttl_s
         self._create = redis.register_script(_CREATE)
 
-    async def create(self, record: TaskRecord, *, idempotency: tuple[str, str] | None = None) -> tuple[TaskRecord, bool]:
-        """Store ``record``; with ``idempotency=(scope, key)`` a repeat returns the first task.
+    async def create(
+        self,
+        record: TaskRecord,
+        *,
+        idempotency: tuple[str, str] | None = None,
+        job: QueuedJob | None = None,
+    ) -> tuple[TaskRecord, bool]:
+        """Store ``record`` (and enqueue ``job``) in one atomic step.
 
+        With ``idempotency=(scope, key)`` a repeat returns the first task and enqueues nothing.
         Returns the stored record and whether it was created by this call.
         """
         idem = idempotency_key(*idempotency) if idempotency else ""
-        flat = [part for pair in record.to_hash().items() for part in pair]
-        keys = [task_key(record.id), TASKS_BY_TIME, tasks_by_status(TaskStatus.QUEUED), idem]
-        got = await self._create(keys=keys, args=[record.id, record.created_at, self._ttl, *flat])
+        keys = [task_key(record.id), TASKS_BY_TIME, tasks_by_status(TaskStatus.QUEUED), idem,
+                job.job_key if job else "", job.result_key if job else "", job.queue if job else ""]
+        args = [record.id, record.created_at, self._ttl, job.job_id if job else "", job.payload if job else b"",
+                job.score_ms if job else 0, job.expires_ms if job else 0, job.wake_channel if job else "", record.model_dump_json()]
+        got = await self._create(keys=keys, args=args)
         task_id = got.decode() if isinstance(got, bytes) else str(got)
         if task_id == record.id:
             return record, True
         return await self.get(task_id), False
 
     async def get(self, task_id: str) -> TaskRecord:
-        raw = await self._redis.hgetall(task_key(task_id))
-        if not raw:
+        raw = await self._redis.get(task_key(task_id))
+        if raw is None:
             raise NotFound(f"task {task_id} not found")
-        return TaskRecord.from_hash(raw)
+        return TaskRecord.model_validate_json(raw)
 
     async def update(self, task_id: str, **fields: Any) -> TaskRecord:
-        """Set fields; a new ``status`` moves the task between status indexes atomically."""
+        """Set fields; a new ``status`` moves the task between status indexes atomically.
+
+        One task is worked on by one job at a time, so read-modify-write needs no lock.
+        """
         current = await self.get(task_id)
-        updated = current.model_copy(update=fields)
-        record = TaskRecord.model_validate(updated.model_dump())  # validate the new values
-        changed = {k: json.dumps(v) for k, v in record.model_dump(mode="json").items() if k in fields}
+        record = TaskRecord.model_validate({**current.model_dump(), **fields})  # validate the new values
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(task_key(task_id), mapping=changed)
+            pipe.set(task_key(task_id), record.model_dump_json())
             if "status" in fields and record.status != current.status:
                 pipe.zrem(tasks_by_status(current.status), task_id)
                 pipe.zadd(tasks_by_status(record.status), {task_id: record.created_at})
@@ -114,13 +137,10 @@ class TaskStore:
         """Newest first."""
         index = tasks_by_status(status) if status else TASKS_BY_TIME
         ids = await self._redis.zrevrange(index, offset, offset + limit - 1)
-        records = []
-        for task_id in ids:
-            try:
-                records.append(await self.get(task_id.decode()))
-            except NotFound:  # removed between the two reads
-                continue
-        return records
+        if not ids:
+            return []
+        raws = await self._redis.mget([task_key(i.decode()) for i in ids])
+        return [TaskRecord.model_validate_json(raw) for raw in raws if raw is not None]
 
     async def count(self, status: TaskStatus | None = None) -> int:
         return int(await self._redis.zcard(tasks_by_status(status) if status else TASKS_BY_TIME))
