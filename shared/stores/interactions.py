@@ -22,6 +22,7 @@ class Contribution(BaseModel):
     persona: str
     model: str
     content: str
+    duration_s: float | None = None
 
 
 class Interaction(BaseModel):
@@ -34,6 +35,7 @@ class Interaction(BaseModel):
     contributions: list[Contribution] = Field(default_factory=list)
     models: dict[str, str] = Field(default_factory=dict)
     dissonance: float | None = None
+    source: str = "api"
     created_at: float = Field(default_factory=time.time)
 
 

@@ -1,0 +1,172 @@
+"""The codex (the personas' guiding principles) and the amendments proposed to it.
+
+The codex is one hash (``CODEX``: text, version, updated_at), seeded from ``deploy/codex.md``
+the first time anyone reads it. Philosophical inquiries propose amendments; a proposal is
+stored *pending* and is never applied by the machine: only :meth:`CodexStore.decide`, called
+by a human through the API, applies one. Approval appends the amendment as a new section and
+bumps the version in the same Lua call that checks the proposal is still pending, so two
+reviewers racing cannot apply it twice. A proposal's id is derived from the task that made it,
+so a retried job proposes once.
+"""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from redis.asyncio import Redis
+
+from shared.errors import InvalidInput, NotFound
+from shared.keys import CODEX, CODEX_PROPOSALS, codex_proposal_key
+
+DEFAULT_CODEX_PATH = Path(__file__).resolve().parents[2] / "deploy" / "codex.md"
+
+
+class ProposalStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Codex(BaseModel):
+    text: str
+    version: int
+    updated_at: float
+
+
+class CodexProposal(BaseModel):
+    """A proposed amendment, as stored and as served by the API."""
+
+    id: str
+    task_id: str
+    caused_by: str | None = None
+    title: str = Field(min_length=1)
+    amendment: str = Field(min_length=1)
+    rationale: str = ""
+    based_on_version: int
+    status: ProposalStatus = ProposalStatus.PENDING
+    created_at: float = Field(default_factory=time.time)
+    decided_at: float | None = None
+    note: str | None = None
+    applied_version: int | None = None
+
+    def to_hash(self) -> dict[str, str]:
+        return {k: str(v) for k, v in self.model_dump(mode="json").items() if v is not None}
+
+    @classmethod
+    def from_hash(cls, raw: dict[bytes, bytes]) -> CodexProposal:
+        return cls.model_validate({k.decode(): v.decode() for k, v in raw.items()})
+
+
+def proposal_id_for(task_id: str) -> str:
+    return f"cp-{task_id}"
+
+
+# KEYS: codex. ARGV: seed text, now
+_SEED = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'text', ARGV[1], 'version', 1, 'updated_at', ARGV[2])
+end
+return redis.call('HMGET', KEYS[1], 'text', 'version', 'updated_at')
+"""
+
+# KEYS: proposal, index. ARGV: id, created_at, field/value pairs
+_PROPOSE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return 1
+"""
+
+# KEYS: proposal, codex. ARGV: approve (1/0), now, note, seed text
+_DECIDE = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {0, 'missing'} end
+if status ~= 'pending' then return {0, status} end
+if ARGV[1] == '0' then
+  redis.call('HSET', KEYS[1], 'status', 'rejected', 'decided_at', ARGV[2], 'note', ARGV[3])
+  return {1, 'rejected'}
+end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('HSET', KEYS[2], 'text', ARGV[4], 'version', 1, 'updated_at', ARGV[2])
+end
+local version = tonumber(redis.call('HGET', KEYS[2], 'version')) + 1
+local p = redis.call('HMGET', KEYS[1], 'title', 'amendment')
+local text = redis.call('HGET', KEYS[2], 'text')
+text = text .. '\\n\\n## Amendment ' .. version .. ': ' .. p[1] .. '\\n\\n' .. p[2] .. '\\n'
+redis.call('HSET', KEYS[2], 'text', text, 'version', version, 'updated_at', ARGV[2])
+redis.call('HSET', KEYS[1], 'status', 'approved', 'decided_at', ARGV[2], 'note', ARGV[3],
+           'applied_version', version)
+return {1, 'approved'}
+"""
+
+
+class CodexStore:
+    """Read the codex; store, list and decide amendment proposals."""
+
+    def __init__(self, redis: Redis, seed_path: Path = DEFAULT_CODEX_PATH):
+        self._redis = redis
+        self._seed_path = seed_path
+        self._seed = redis.register_script(_SEED)
+        self._propose = redis.register_script(_PROPOSE)
+        self._decide = redis.register_script(_DECIDE)
+
+    def _seed_text(self) -> str:
+        try:
+            return self._seed_path.read_text(encoding="utf-8").strip() + "\n"
+        except OSError as exc:
+            raise NotFound(f"the codex is not in Redis and its seed file cannot be read: {exc}") from exc
+
+    async def get(self) -> Codex:
+        """The current codex, seeding it from the file on first use."""
+        raw = await self._redis.hmget(CODEX, ["text", "version", "updated_at"])  # type: ignore[misc]
+        if raw[0] is None:
+            raw = await self._seed(keys=[CODEX], args=[self._seed_text(), time.time()])
+        text, version, updated_at = (v.decode() if isinstance(v, bytes) else v for v in raw)
+        return Codex(text=text, version=int(version), updated_at=float(updated_at))
+
+    async def propose(self, proposal: CodexProposal) -> tuple[CodexProposal, bool]:
+        """Store a pending proposal; returns the stored one and whether this call created it."""
+        pending = proposal.model_copy(update={"status": ProposalStatus.PENDING, "decided_at": None,
+                                              "note": None, "applied_version": None})
+        flat = [part for pair in pending.to_hash().items() for part in pair]
+        created = await self._propose(keys=[codex_proposal_key(pending.id), CODEX_PROPOSALS],
+                                      args=[pending.id, pending.created_at, *flat])
+        return (pending, True) if created else (await self.get_proposal(pending.id), False)
+
+    async def get_proposal(self, proposal_id: str) -> CodexProposal:
+        raw = await self._redis.hgetall(codex_proposal_key(proposal_id))  # type: ignore[misc]
+        if not raw:
+            raise NotFound(f"codex proposal {proposal_id} not found")
+        return CodexProposal.from_hash(raw)
+
+    async def list_proposals(self, status: ProposalStatus | None = None, limit: int = 50,
+                             offset: int = 0) -> list[CodexProposal]:
+        """Newest first, optionally only those in one status."""
+        ids = await self._redis.zrevrange(CODEX_PROPOSALS, 0, -1)
+        found = []
+        for raw_id in ids:
+            try:
+                proposal = await self.get_proposal(raw_id.decode())
+            except NotFound:
+                continue
+            if status is None or proposal.status == status:
+                found.append(proposal)
+        return found[offset:offset + limit]
+
+    async def decide(self, proposal_id: str, *, approve: bool, note: str = "") -> CodexProposal:
+        """Approve (apply to the codex) or reject a pending proposal.
+
+        ``NotFound`` for an unknown id, ``InvalidInput`` if it was already decided.
+        """
+        seed = (await self.get()).text if approve else ""  # seeds the codex before amending it
+        done, status = await self._decide(keys=[codex_proposal_key(proposal_id), CODEX],
+                                          args=["1" if approve else "0", time.time(), note, seed])
+        status = status.decode() if isinstance(status, bytes) else str(status)
+        if not done:
+            if status == "missing":
+                raise NotFound(f"codex proposal {proposal_id} not found")
+            raise InvalidInput(f"codex proposal {proposal_id} is already {status}")
+        return await self.get_proposal(proposal_id)
