@@ -57,8 +57,9 @@ def _now() -> str:
 
 
 class FakeOllama:
-    def __init__(self, models: list[str] | None = None, port: int | None = None):
+    def __init__(self, models: list[str] | None = None, port: int | None = None, schema_defaults: bool = False):
         self.port = port or free_port()
+        self.schema_defaults = schema_defaults  # unscripted format= requests get a valid instance
         self.requests: list[dict[str, Any]] = []
         self.blobs: dict[str, bytes] = {}
         self.models: dict[str, ModelEntry] = {m: ModelEntry(m) for m in (models or ["llama3.2:3b"])}
@@ -130,6 +131,8 @@ class FakeOllama:
                 return self._queues[model].popleft()
         if self._script is not None:
             return self._script(body)
+        if self.schema_defaults and isinstance(body.get("format"), dict):
+            return json.dumps(_instance_of(body["format"]))
         return f"echo: {body['messages'][-1]['content'][:200]}" if body.get("messages") else "ok"
 
     def _known(self, model: str) -> bool:
@@ -255,3 +258,41 @@ class FakeOllama:
         inputs = body.get("input") or []
         inputs = [inputs] if isinstance(inputs, str) else inputs
         return JSONResponse({"model": body.get("model"), "embeddings": [[0.0, 1.0, 0.5] for _ in inputs]})
+
+
+def _instance_of(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> Any:
+    """A plain valid instance of a JSON schema (midpoints, first enum values, required keys)."""
+    defs = defs if defs is not None else schema.get("$defs", {})
+    if "$ref" in schema:
+        return _instance_of(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+    if "enum" in schema:
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            return _instance_of(schema[key][0], defs)
+    kind = schema.get("type", "object")
+    if kind == "object":
+        return {k: _instance_of(v, defs) for k, v in schema.get("properties", {}).items()}
+    if kind == "array":
+        return [_instance_of(schema.get("items", {}), defs)]
+    if kind in ("number", "integer"):
+        low, high = schema.get("minimum", 0), schema.get("maximum", 1)
+        return (low + high) / 2 if kind == "number" else int(low)
+    if kind == "boolean":
+        return True
+    return "ok"
+
+
+def main() -> None:
+    """``python -m tests.support.fake_ollama [PORT]``: a stand-in Ollama for demos without a GPU."""
+    import sys
+
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 11435
+    fake = FakeOllama(models=["llama3.2:3b"], port=port, schema_defaults=True)
+    fake.start()
+    print(f"fake Ollama on {fake.host} (canned answers)", flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

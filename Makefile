@@ -1,0 +1,40 @@
+# BAT OS engine. `make help` lists the targets.
+SHELL := /bin/bash
+PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: help setup run run-demo test test-fast lint bench compose-check clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+setup:  ## venv with every extra, redis-server (idempotent)
+	@bash scripts/setup.sh
+
+run: setup  ## run Redis, the API and every service/worker on this machine (Ctrl-C stops)
+	@bash scripts/run_local.sh
+
+run-demo: setup  ## like run, with the Ollama-protocol stand-in instead of a real Ollama
+	@BATOS_FAKE_OLLAMA=1 bash scripts/run_local.sh
+
+test:  ## set up everything the tests need (Docker+gVisor, unsloth venv), then run them all
+	@bash scripts/setup.sh --test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup  ## the tests that need neither Docker nor training
+	$(PY) -m pytest -m "not docker and not training" $(PYTEST_ARGS)
+
+lint: setup  ## ruff, and mypy (strict on shared/)
+	$(PY) -m ruff check .
+	$(PY) -m mypy shared
+
+bench: setup  ## benchmarks (figures beside their anchors; not tests)
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
+	@bash scripts/docker_up.sh >/dev/null
+	@for b in bench/bench_*.py; do echo "=== $$b"; $(PY) -m bench.$$(basename $$b .py) || exit 1; done
+
+compose-check:  ## validate docker-compose.yml
+	docker-compose -f docker-compose.yml config -q
+
+clean:  ## remove local state (var/) and caches
+	rm -rf var .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Set up this checkout on a fresh machine of this kind: the Redis binary, the virtual
+# environment with every extra, and (with --test) what the tests need beyond that: the Docker
+# engine with gVisor and the sandbox image, and the separate unsloth venv.
+# Idempotent and quick when nothing changed (a stamp keyed on pyproject.toml).
+# Usage: scripts/setup.sh [--test]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${ROOT}"
+VENV="${VENV:-.venv}"
+PYTHON="${PYTHON:-python3}"
+
+apt_install() {
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1 \
+        || { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }
+}
+
+if ! command -v redis-server >/dev/null; then
+    echo "setup: installing redis-server"
+    apt_install redis-server
+fi
+
+stamp="${VENV}/.batos-setup-$(sha256sum pyproject.toml | cut -c1-16)"
+if [[ ! -f "${stamp}" ]]; then
+    echo "setup: building ${VENV} (torch CPU wheel first, then the project with all extras)"
+    [[ -x "${VENV}/bin/python" ]] || "${PYTHON}" -m venv "${VENV}"
+    PIP=("${VENV}/bin/python" -m pip install --disable-pip-version-check --quiet)
+    "${PIP[@]}" --upgrade pip
+    "${PIP[@]}" "torch==2.13.0"
+    "${PIP[@]}" -e ".[api,sandbox,train,dev]"
+    rm -f "${VENV}"/.batos-setup-*
+    touch "${stamp}"
+fi
+
+if [[ "${1:-}" == "--test" ]]; then
+    bash scripts/docker_up.sh
+    bash scripts/unsloth_venv.sh
+    command -v wrk >/dev/null || apt_install wrk || echo "setup: wrk unavailable (only make bench needs it)"
+fi
+echo "setup: ready"
