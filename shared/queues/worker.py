@@ -81,13 +81,13 @@ class WakeableWorker(Worker):
                 self._wake.set()  # anything enqueued while we were not listening
                 async for _ in pubsub.listen():
                     self._wake.set()
-            except Exception as exc:  # noqa: BLE001 - a lost listener must not stop the worker
+            except Exception as exc:  # a lost listener must not stop the worker: it polls meanwhile
                 log.warning("wake-up listener lost Redis; worker falls back to polling", error=str(exc))
                 await asyncio.sleep(self.poll_delay_s)
             finally:
                 try:
                     await pubsub.aclose()
-                except Exception:  # noqa: BLE001
+                except Exception:  # closing a connection Redis already dropped
                     log.debug("pubsub close failed", exc_info=True)
 
 

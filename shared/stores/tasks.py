@@ -104,8 +104,9 @@ class TaskStore:
         idem = idempotency_key(*idempotency) if idempotency else ""
         keys = [task_key(record.id), TASKS_BY_TIME, tasks_by_status(TaskStatus.QUEUED), idem,
                 job.job_key if job else "", job.result_key if job else "", job.queue if job else ""]
-        args = [record.id, record.created_at, self._ttl, job.job_id if job else "", job.payload if job else b"",
-                job.score_ms if job else 0, job.expires_ms if job else 0, job.wake_channel if job else "", record.model_dump_json()]
+        job_args = ([job.job_id, job.payload, job.score_ms, job.expires_ms, job.wake_channel] if job
+                    else ["", b"", 0, 0, ""])
+        args = [record.id, record.created_at, self._ttl, *job_args, record.model_dump_json()]
         got = await self._create(keys=keys, args=args)
         task_id = got.decode() if isinstance(got, bytes) else str(got)
         if task_id == record.id:

@@ -20,8 +20,8 @@ class Collector:
         if len(self.got) >= self.expected:
             self.done.set()
 
-    async def wait(self, timeout: float = 5.0) -> None:
-        await asyncio.wait_for(self.done.wait(), timeout)
+    async def wait(self, within_s: float = 5.0) -> None:
+        await asyncio.wait_for(self.done.wait(), within_s)
 
 
 async def test_publish_reaches_live_subscriber(redis) -> None:

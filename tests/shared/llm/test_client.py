@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from shared.errors import LLMBadAnswer, LLMUnreachable
 from shared.llm import LLMClient, system_and_user
-from tests.support.fake_ollama import FakeOllama, Failure
+from tests.support.fake_ollama import Failure, FakeOllama
 from tests.support.redis_server import free_port
 
 
