@@ -144,6 +144,17 @@ def dataset_hashes_key(version: str) -> str:
     return f"{PREFIX}:dataset:{version}:hashes"
 
 
+# --- curation (step 4) ---------------------------------------------------------------------------
+CURATION_VERDICTS = f"{PREFIX}:curation:verdicts"  # bounded stream: one entry per verdict recorded
+CURATION_RUN_REQUESTED = f"{PREFIX}:curation:run_requested"  # counter bumped by POST /v1/curation/run
+CURATION_RUN_CHANNEL = f"{PREFIX}:curation:run"  # pub/sub: wakes curators for a manual run
+
+
+def curation_verdict_key(interaction_id: str) -> str:
+    """JSON string: ALFRED's verdict on one interaction (kept so a re-delivery is not judged again)."""
+    return f"{PREFIX}:curation:verdict:{interaction_id}"
+
+
 # --- fine-tunes (step 5) -----------------------------------------------------------------------------
 FINE_TUNES_INDEX = f"{PREFIX}:fine_tunes"  # zset id -> created_at
 
