@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request, status
+from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from services.api.deps import AppState, require_token
+from services.api.auth import BearerAuthMiddleware
+from services.api.deps import AppState
 from services.api.metrics import MetricsMiddleware
-from services.api.routes import codex, events, health, personas, tasks
+from services.api.routes import codex, events, fine_tunes, health, personas, tasks
 from services.api.settings import ApiSettings
 from shared.errors import InvalidInput, LLMError, NotFound
 from shared.events import EventBus
@@ -20,7 +21,7 @@ from shared.personas import PersonaRegistry
 from shared.redis import connect
 from shared.stores.tasks import TaskStore
 
-PROTECTED_ROUTERS = [tasks.router, personas.router, events.router, codex.router]
+PROTECTED_ROUTERS = [tasks.router, personas.router, events.router, codex.router, fine_tunes.router]
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
@@ -40,10 +41,11 @@ def create_app(settings: ApiSettings) -> FastAPI:
             await redis.aclose()
 
     app = FastAPI(title="BAT OS engine", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(BearerAuthMiddleware, token=settings.api_token.get_secret_value())
     app.add_middleware(MetricsMiddleware)
     app.include_router(health.router)
     for router in PROTECTED_ROUTERS:
-        app.include_router(router, dependencies=[Depends(require_token)])
+        app.include_router(router)  # guarded by BearerAuthMiddleware (every /v1 path)
     _add_error_handlers(app)
     return app
 
