@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import structlog
 
@@ -17,7 +18,7 @@ from shared.settings import BaseServiceSettings
 
 log = structlog.get_logger(__name__)
 
-Serve = Callable[[asyncio.Event], Awaitable[None]]
+Serve = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 async def run_until_signalled(serve: Serve, shutdown_timeout_s: float = 20.0) -> None:

@@ -123,7 +123,7 @@ class DurableSubscriber:
                 await self._handle(entry_id, fields)
 
     async def _handle(self, entry_id: Any, fields: dict[Any, Any]) -> None:
-        raw = fields.get(b"envelope", fields.get("envelope"))
+        raw = fields.get(b"envelope", fields.get("envelope")) or b""
         try:
             envelope = Envelope.from_json(raw)
         except (ValidationError, TypeError) as exc:
