@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import structlog
 from arq import Retry
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.errors import LLMBadAnswer, LLMUnreachable, NotFound
 from shared.events import EventBus
@@ -74,6 +76,9 @@ class Cognition:
             return await self._fail(task, f"LLM unreachable after {job_try} tries: {exc}")
         except LLMBadAnswer as exc:
             return await self._fail(task, f"bad LLM answer: {exc}")
+        except (RedisConnectionError, RedisTimeoutError) as exc:  # nothing can be recorded: run it again
+            log.warning("Redis lost mid-task; job will be retried", task_id=task_id, error=str(exc))
+            raise Retry(defer=self.settings.cognition_retry_delay_s) from exc
         except Exception as exc:
             await self._fail(task, f"internal error: {type(exc).__name__}: {exc}")
             raise

@@ -42,7 +42,7 @@ async def motivator_tasks(redis) -> list[TaskRecord]:
 
 @pytest.fixture
 def motivators(live_redis: RedisServer) -> Iterator[list[ServiceProcess]]:
-    """Started by the test with ``spawn(n, **env)``; every one is stopped afterwards."""
+    """Processes the test started (``motivator_process(...).start()``); all are stopped afterwards."""
     started: list[ServiceProcess] = []
     yield started
     for process in started:

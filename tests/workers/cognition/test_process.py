@@ -1,0 +1,43 @@
+"""``python -m workers.cognition`` as its own process: answers, survives a bad answer, stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+
+from shared.stores.tasks import TaskRecord, TaskStatus, TaskStore
+from shared.task_intake import submit_task
+from tests.support.eventually import eventually
+from tests.support.fake_ollama import FakeOllama
+from tests.support.processes import ServiceProcess
+from tests.workers.cognition.helpers import personas
+
+
+async def test_worker_process_answers_tasks_and_keeps_running_after_a_bad_answer(
+    redis, live_redis, fake_ollama: FakeOllama
+) -> None:
+    def brick(body: dict) -> str:
+        return "" if "poison" in body["messages"][-1]["content"] else "ok"
+
+    fake_ollama.on_chat(personas(brick=brick))
+    env = {"BATOS_REDIS_URL": live_redis.url, "BATOS_ENVIRONMENT": "test",
+           "BATOS_OLLAMA_HOST": fake_ollama.host}
+    worker = ServiceProcess("workers.cognition", env, name="cognition")
+    worker.start()
+    try:
+        await asyncio.to_thread(worker.wait_for_output, "worker starting")
+        store = TaskStore(redis)
+        ids = [(await submit_task(redis, store, TaskRecord(text=text)))[0].id
+               for text in ("poison pill", "fine one", "fine two")]
+
+        async def finished() -> list[TaskRecord] | None:
+            tasks = [await store.get(i) for i in ids]
+            done = all(t.status in (TaskStatus.SUCCEEDED, TaskStatus.FAILED) for t in tasks)
+            return tasks if done else None
+
+        poisoned, *fine = await eventually(finished)
+        assert poisoned.status == TaskStatus.FAILED and "empty answer" in poisoned.error
+        assert [t.status for t in fine] == [TaskStatus.SUCCEEDED] * 2
+        assert worker.alive()
+        assert '"event": "task answered"' in worker.output() and '"event": "task failed"' in worker.output()
+    finally:
+        assert worker.stop() == 0, worker.output()[-2000:]
