@@ -6,6 +6,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from services.api.deps import State
+from shared.keys import EventType
+from shared.personas import PersonaState
 
 router = APIRouter(prefix="/v1/personas", tags=["personas"])
 
@@ -21,11 +23,22 @@ class PersonaOut(BaseModel):
     system_prompt: str
 
 
+def _out(s: PersonaState) -> PersonaOut:
+    return PersonaOut(name=s.persona.name, model=s.model, previous_model=s.previous_model, updated_at=s.updated_at,
+                      default_model=s.persona.default_model, ollama_base=s.persona.ollama_base,
+                      hf_base=s.persona.hf_base, system_prompt=s.persona.system_prompt)
+
+
 @router.get("", response_model=list[PersonaOut])
 async def list_personas(state: State) -> list[PersonaOut]:
-    return [
-        PersonaOut(name=s.persona.name, model=s.model, previous_model=s.previous_model, updated_at=s.updated_at,
-                   default_model=s.persona.default_model, ollama_base=s.persona.ollama_base,
-                   hf_base=s.persona.hf_base, system_prompt=s.persona.system_prompt)
-        for s in await state.personas.all()
-    ]
+    return [_out(s) for s in await state.personas.all()]
+
+
+@router.post("/{name}/rollback", response_model=PersonaOut)
+async def rollback_persona(name: str, state: State) -> PersonaOut:
+    """Restore the persona's previous model (404 unknown persona, 409 nothing to roll back to)."""
+    restored, replaced = await state.personas.rollback(name)
+    persona = state.personas.persona(name).name
+    await state.bus.publish(EventType.MODEL_ROLLED_BACK,
+                            {"persona": persona, "restored_model_tag": restored, "replaced_model_tag": replaced})
+    return _out(await state.personas.state(persona))
