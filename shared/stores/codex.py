@@ -121,7 +121,7 @@ class CodexStore:
 
     async def get(self) -> Codex:
         """The current codex, seeding it from the file on first use."""
-        raw = await self._redis.hmget(CODEX, ["text", "version", "updated_at"])  # type: ignore[misc]
+        raw = await self._redis.hmget(CODEX, ["text", "version", "updated_at"])
         if raw[0] is None:
             raw = await self._seed(keys=[CODEX], args=[self._seed_text(), time.time()])
         text, version, updated_at = (v.decode() if isinstance(v, bytes) else v for v in raw)
@@ -137,7 +137,7 @@ class CodexStore:
         return (pending, True) if created else (await self.get_proposal(pending.id), False)
 
     async def get_proposal(self, proposal_id: str) -> CodexProposal:
-        raw = await self._redis.hgetall(codex_proposal_key(proposal_id))  # type: ignore[misc]
+        raw = await self._redis.hgetall(codex_proposal_key(proposal_id))
         if not raw:
             raise NotFound(f"codex proposal {proposal_id} not found")
         return CodexProposal.from_hash(raw)
