@@ -79,6 +79,8 @@ class Curation:
         if verdict is None:
             verdict = await self._decide(interaction, base)
             await self._verdicts.save(verdict)
+        else:  # judged before a crash: finish it under this consumer's name
+            verdict = verdict.model_copy(update=base)
         if verdict.status == "golden":
             result = await self._store.append(build_sample(interaction, verdict))
             verdict = verdict.model_copy(update={"dataset_version": result.version,
@@ -94,7 +96,7 @@ class Curation:
         cfg = self._config
         judged = await judge(self._llm, model, interaction, attempts=cfg.attempts, max_chars=cfg.max_chars)
         common = {"interaction_id": interaction.id, "task_id": interaction.task_id, "judge_model": model,
-                  **base}
+                  "judged_by": base["consumer"], **base}
         if isinstance(judged, Unjudged):
             return Verdict(status="unjudged", reason=judged.reason, **common)
         scored = {"golden_score": judged.golden_score, "scores": judged.scores, **common}

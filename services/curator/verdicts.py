@@ -34,7 +34,8 @@ class Verdict(BaseModel):
     vote_reason: str | None = None
     dataset_version: str | None = None
     duplicate: bool = False
-    consumer: str
+    consumer: str = Field(description="the curator that finished it (acknowledged its entry)")
+    judged_by: str | None = Field(default=None, description="the curator that asked the judge")
     entry_id: str
     judged_at: float = Field(default_factory=time.time)
 
