@@ -10,6 +10,7 @@ enqueued are handed to :meth:`fire_pending`, which marks each one on disk once i
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -75,8 +76,8 @@ class DatasetStore:
             prov = sample.provenance
             if await self.index.is_duplicate(prov.content_hash):
                 return AppendResult(False, version, count)
-            size = append_line(self.root / version / SAMPLES_FILE, sample.model_dump(mode="json"),
-                               fsync=self._fsync)
+            size = await asyncio.to_thread(append_line, self.root / version / SAMPLES_FILE,
+                                           sample.model_dump(mode="json"), fsync=self._fsync)
             count = await self.index.add(version, prov.content_hash, prov.vote, size)
             sealed = await self._seal(version) if count >= self._trigger_size else None
             return AppendResult(True, version, count, sealed)
