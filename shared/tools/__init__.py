@@ -1,0 +1,33 @@
+"""Forged tools: code checks, the registry, forge job records, invocation and persona tool calling.
+
+LLM-written tool code is stored here as text and runs only in ``shared.sandbox``; nothing in
+this package imports or executes it. ``workers.tool_forge`` writes tools; the API and the
+cognition worker read and invoke them.
+"""
+
+from shared.tools.code_checks import CheckedTool, CodeRejected, check_tool_code
+from shared.tools.extract import extract_code
+from shared.tools.invoke import check_arguments, invoke_tool
+from shared.tools.jobs import Attempt, ForgeJob, ForgeJobStore, ForgeStatus, ToolSpec
+from shared.tools.registry import ToolRegistry, ToolVersion
+from shared.tools.submit import forge_job_id, submit_tool_spec
+from shared.tools.toolbox import ToolBox
+
+__all__ = [
+    "Attempt",
+    "CheckedTool",
+    "CodeRejected",
+    "ForgeJob",
+    "ForgeJobStore",
+    "ForgeStatus",
+    "ToolBox",
+    "ToolRegistry",
+    "ToolSpec",
+    "ToolVersion",
+    "check_arguments",
+    "check_tool_code",
+    "extract_code",
+    "forge_job_id",
+    "invoke_tool",
+    "submit_tool_spec",
+]

@@ -1,0 +1,109 @@
+"""Tool-forge job records: a spec, its status, and every attempt with its reason.
+
+``forge_job_key(job_id)`` is a hash whose fields hold JSON values: ``status``, ``spec``,
+``attempts`` (a list), ``tool_name``, ``version``, ``error`` and times. The record is created
+once (a Lua check-and-set, so a repeated idempotency key finds the first record) by whoever
+submits the spec; only the forge worker running the job changes it afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+from redis.asyncio import Redis
+
+from shared.errors import NotFound
+from shared.keys import forge_job_key
+
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"""
+
+
+class ForgeStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class ToolSpec(BaseModel):
+    """What the tool should do, and optionally the function name it must have."""
+
+    description: str = Field(min_length=1, max_length=4_000)
+    name: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class Attempt(BaseModel):
+    """One answer of BRICK and what became of it."""
+
+    number: int
+    outcome: str  # passed | refused | tests_failed | llm_error
+    reason: str = ""
+    model: str = ""
+    code: str = ""
+    test_output: str = ""
+    duration_s: float = 0.0
+    at: float = Field(default_factory=time.time)
+
+
+class ForgeJob(BaseModel):
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    status: ForgeStatus = ForgeStatus.QUEUED
+    spec: ToolSpec
+    attempts: list[Attempt] = Field(default_factory=list)
+    tool_name: str | None = None
+    version: int | None = None
+    error: str | None = None
+    created_at: float = Field(default_factory=time.time)
+    updated_at: float = Field(default_factory=time.time)
+    finished_at: float | None = None
+
+    def to_hash(self) -> dict[str, str]:
+        return {k: json.dumps(v) for k, v in self.model_dump(mode="json").items()}
+
+    @classmethod
+    def from_hash(cls, raw: dict[Any, Any]) -> ForgeJob:
+        return cls.model_validate({(k.decode() if isinstance(k, bytes) else k): json.loads(v)
+                                   for k, v in raw.items()})
+
+
+class ForgeJobStore:
+    """Create, read and update forge job records."""
+
+    def __init__(self, redis: Redis):
+        self._redis = redis
+        self._create = redis.register_script(_CREATE)
+
+    async def create(self, job: ForgeJob) -> tuple[ForgeJob, bool]:
+        """Store ``job`` unless its id exists; returns the stored record and whether it is new."""
+        flat = [item for pair in job.to_hash().items() for item in pair]
+        created = await self._create(keys=[forge_job_key(job.id)], args=flat)
+        return (job, True) if created else (await self.get(job.id), False)
+
+    async def get(self, job_id: str) -> ForgeJob:
+        raw = await self._redis.hgetall(forge_job_key(job_id))
+        if not raw:
+            raise NotFound(f"no tool-forge job {job_id!r}")
+        return ForgeJob.from_hash(raw)
+
+    async def update(self, job_id: str, **fields: Any) -> None:
+        """Set top-level fields (JSON-encoded) and ``updated_at``."""
+        fields["updated_at"] = time.time()
+        values = {k: json.dumps(v.model_dump(mode="json") if isinstance(v, BaseModel) else v)
+                  for k, v in fields.items()}
+        await self._redis.hset(forge_job_key(job_id), mapping=values)  # type: ignore[arg-type]
+
+    async def add_attempt(self, job_id: str, attempt: Attempt) -> list[Attempt]:
+        """Append one attempt (one writer per job: the worker running it)."""
+        job = await self.get(job_id)
+        attempts = [*job.attempts, attempt]
+        await self.update(job_id, attempts=[a.model_dump(mode="json") for a in attempts])
+        return attempts

@@ -1,0 +1,83 @@
+"""Tool calling for the personas: registered tools offered through Ollama, run only in the sandbox.
+
+``ToolBox.chat(llm, model, messages)`` offers the registry's tools (``tools=``), executes each
+tool call the model makes with ``invoke_tool`` (a sandbox container per call, never this
+process), feeds each result back as a ``role: tool`` message and asks again, for at most
+``max_rounds`` rounds; then it asks once more without tools, so the model must answer in text.
+A failed call (unknown tool, bad arguments, the tool raising, a timeout) is fed back as an
+error result, never raised: the model may correct itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from shared.errors import BatosError, LLMBadAnswer
+from shared.llm import ChatBackend, ChatReply
+from shared.sandbox import Sandbox
+from shared.tools.invoke import invoke_tool
+from shared.tools.registry import ToolRegistry
+
+log = structlog.get_logger(__name__)
+NO_MORE_TOOLS = "You have used all the tool calls allowed. Answer now in plain text, without tools."
+
+
+@dataclass
+class ToolBox:
+    """The personas' access to registered tools."""
+
+    registry: ToolRegistry
+    sandbox: Sandbox
+    max_rounds: int = 3
+    max_calls_per_round: int = 4
+    max_tools: int = 32
+    result_chars: int = 4_000
+    timeout_s: float | None = None
+    calls: int = field(default=0, init=False)  # tool calls executed (a counter for metrics and tests)
+
+    async def specs(self) -> list[dict[str, Any]]:
+        """Ollama tool definitions of the latest version of each registered tool."""
+        return await self.registry.as_ollama_tools(self.max_tools)
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> str:
+        """Run one tool call in the sandbox; the JSON text fed back to the model."""
+        self.calls += 1
+        try:
+            tool, result = await invoke_tool(self.registry, self.sandbox, name, arguments,
+                                             timeout_s=self.timeout_s)
+        except BatosError as exc:  # NotFound, InvalidInput: the model can fix its call
+            return json.dumps({"ok": False, "error": str(exc)})
+        log.info("tool called", tool=name, version=tool.version, ok=result.ok, error_type=result.error_type,
+                 duration_s=round(result.sandbox.duration_s, 3) if result.sandbox else None)
+        if result.ok:
+            text = json.dumps({"ok": True, "value": result.value})
+            if len(text) <= self.result_chars:
+                return text
+            return json.dumps({"ok": True, "value_truncated": text[: self.result_chars]})
+        return json.dumps({"ok": False, "error": f"{result.error_type}: {(result.error or '')[-1_000:]}"})
+
+    async def chat(self, llm: ChatBackend, model: str, messages: list[dict[str, Any]]) -> ChatReply:
+        """The model's final text answer after at most ``max_rounds`` rounds of tool calls."""
+        specs = await self.specs()
+        if not specs:
+            return await llm.chat(model, messages)
+        conversation = list(messages)
+        for _ in range(self.max_rounds):
+            reply = await llm.chat(model, conversation, tools=specs)
+            if not reply.tool_calls:
+                return reply
+            calls = reply.tool_calls[: self.max_calls_per_round]
+            conversation.append({"role": "assistant", "content": reply.content, "tool_calls": [
+                {"function": {"name": c.name, "arguments": c.arguments}} for c in calls]})
+            for c in calls:
+                conversation.append({"role": "tool", "tool_name": c.name,
+                                     "content": await self.call(c.name, c.arguments)})
+        conversation.append({"role": "user", "content": NO_MORE_TOOLS})
+        reply = await llm.chat(model, conversation)
+        if not reply.content.strip():
+            raise LLMBadAnswer(f"{model} gave no text answer after {self.max_rounds} rounds of tool calls")
+        return reply
