@@ -38,6 +38,22 @@ class FineTuneSettings(BaseServiceSettings):
     fine_tune_job_timeout_s: int = Field(default=6 * 3600, ge=60)
     # Where `backend=unsloth` runs when this process is not the Unsloth one (see scripts/unsloth_venv.sh).
     fine_tune_unsloth_python: str = ".venv-unsloth/bin/python"
+    # The interpreter that runs train_cli for the hf backend; empty: this worker's own.
+    fine_tune_python: str = ""
+    fine_tune_max_tries: int = Field(default=3, ge=1, description="runs of one job (a killed worker's job re-runs)")
+    # Ollama model creation: tags are <prefix>-<persona>:<UTC time>-<dataset version>.
+    fine_tune_tag_prefix: str = Field(default="batos", pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    # Bases other than llama/gemma2 need a GGUF adapter (llama.cpp's convert_lora_to_gguf.py).
+    fine_tune_gguf_route: bool = False
+    fine_tune_gguf_converter: str = Field(default="", description="path of convert_lora_to_gguf.py")
+    fine_tune_delete_unused_models: bool = Field(default=True, description="delete a rejected/failed tag")
+    # The gate: held-out answers of the new and the current model, judged pairwise by ALFRED.
+    fine_tune_eval_max_samples: int = Field(default=20, ge=1)
+    fine_tune_eval_concurrency: int = Field(default=4, ge=1)
+    fine_tune_gate_threshold: float = Field(
+        default=0.0, ge=0.0, le=1.0,
+        description="how much worse the new model may be: (current wins - new wins) / samples",
+    )
 
     train_max_seq_length: int = Field(default=2048, ge=16)
     train_load_in_4bit: bool = True  # unsloth backend only

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.workers.fine_tune.fixtures import *  # noqa: F403 - the worker tests' fixtures
 from tests.workers.fine_tune.tiny_model import build_tiny_llama, write_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

@@ -1,0 +1,143 @@
+"""The gate before a swap: is the new model at least as good as the current one?
+
+For each held-out sample (the sealed version's ``heldout.jsonl``, never trained on) both models
+answer the conversation without its last assistant turn, through Ollama. ALFRED judges the two
+answers pairwise, in both orders (A = new then A = current), with structured output; a verdict
+that flips with the order, or an unusable one, counts as a tie. The new model passes when
+``(current wins - new wins) / samples <= threshold``. ``LLMUnreachable`` and a new model that
+cannot answer propagate: an evaluation that did not happen is a failure, not a rejection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from shared.errors import LLMBadAnswer
+from shared.llm import LLMClient
+
+Outcome = Literal["new", "current", "tie"]
+
+
+class EvaluationError(Exception):
+    """The gate could not be run (no held-out samples, unreadable file)."""
+
+
+class PairwiseVerdict(BaseModel):
+    """ALFRED's structured answer."""
+
+    better: Literal["A", "B", "tie"] = Field(description="the better answer, or tie")
+    reason: str = Field(default="", description="one sentence")
+
+
+@dataclass
+class GateResult:
+    samples: int
+    new_wins: int
+    current_wins: int
+    ties: int
+    inconsistent: int
+    regression: float  # (current wins - new wins) / samples
+    threshold: float
+    accepted: bool
+    new_model: str
+    current_model: str
+    judge_model: str
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Judge:
+    """Who judges, and how."""
+
+    model: str
+    system_prompt: str
+
+
+def heldout_conversations(path: Path, limit: int) -> list[tuple[list[dict[str, str]], str]]:
+    """(prompt messages, reference answer) of the first ``limit`` held-out samples."""
+    try:
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise EvaluationError(f"cannot read held-out samples at {path}: {exc}") from exc
+    out = []
+    for line in lines[:limit]:
+        messages = [{"role": m["role"], "content": m["content"]} for m in line["messages"]]
+        if messages and messages[-1]["role"] == "assistant":
+            out.append((messages[:-1], messages[-1]["content"]))
+    if not out:
+        raise EvaluationError(f"no held-out samples to evaluate in {path}")
+    return out
+
+
+async def evaluate(
+    llm: LLMClient,
+    heldout: Path,
+    new_model: str,
+    current_model: str,
+    judge: Judge,
+    *,
+    threshold: float,
+    max_samples: int = 20,
+    concurrency: int = 4,
+) -> GateResult:
+    """Run the gate; ``accepted`` says whether the swap may happen."""
+    samples = heldout_conversations(heldout, max_samples)
+    limit = asyncio.Semaphore(concurrency)
+
+    usable: list[bool] = []
+
+    async def one(prompt: list[dict[str, str]], reference: str) -> tuple[Outcome, bool]:
+        async with limit:
+            new, current = await asyncio.gather(llm.chat(new_model, prompt), llm.chat(current_model, prompt))
+            first, second = await asyncio.gather(
+                _verdict(llm, judge, prompt, reference, new.content, current.content),
+                _verdict(llm, judge, prompt, reference, current.content, new.content),
+            )
+        usable.extend((first is not None, second is not None))
+        as_new = {"A": "new", "B": "current"}.get(first or "", "tie")
+        as_current = {"A": "current", "B": "new"}.get(second or "", "tie")
+        if first is None or second is None or as_new != as_current:
+            return "tie", True
+        return as_new, False  # type: ignore[return-value]
+
+    results = await asyncio.gather(*(one(prompt, reference) for prompt, reference in samples))
+    if not any(usable):
+        raise EvaluationError(f"the judge {judge.model} gave no usable verdict on {len(samples)} samples")
+    outcomes = [outcome for outcome, _ in results]
+    new_wins, current_wins = outcomes.count("new"), outcomes.count("current")
+    regression = (current_wins - new_wins) / len(outcomes)
+    return GateResult(
+        samples=len(outcomes), new_wins=new_wins, current_wins=current_wins, ties=outcomes.count("tie"),
+        inconsistent=sum(flag for _, flag in results), regression=round(regression, 4), threshold=threshold,
+        accepted=regression <= threshold + 1e-9, new_model=new_model, current_model=current_model,
+        judge_model=judge.model, outcomes=outcomes,
+    )
+
+
+async def _verdict(
+    llm: LLMClient, judge: Judge, prompt: list[dict[str, str]], reference: str, a: str, b: str
+) -> Literal["A", "B", "tie"] | None:
+    """ALFRED's pick between A and B; None when it answered nothing usable."""
+    task = "\n".join(f"{m['role']}: {m['content']}" for m in prompt if m["role"] != "system")
+    question = (
+        "Two assistants answered the same conversation. Judge which answer is better: correct, "
+        "helpful and in the assistant's intended voice. A curated reference answer is given as a guide.\n\n"
+        f"Conversation:\n{task}\n\nReference answer:\n{reference}\n\n"
+        f"Answer A:\n{a}\n\nAnswer B:\n{b}\n\n"
+        'Reply with JSON: {"better": "A" | "B" | "tie", "reason": "<one sentence>"}.'
+    )
+    messages = [{"role": "system", "content": judge.system_prompt}, {"role": "user", "content": question}]
+    try:
+        verdict = await llm.chat_structured(judge.model, messages, PairwiseVerdict)
+    except LLMBadAnswer:
+        return None
+    return verdict.better

@@ -1,0 +1,76 @@
+"""The fine-tune worker: an arq ``WorkerSettings`` plus one small job function.
+
+    python -m workers.fine_tune
+
+``fine_tune(ctx, persona, dataset_version, fine_tune_id=None)`` (``JOB_FINE_TUNE`` on
+``QUEUE_FINE_TUNE``) trains, creates, gates and swaps one sealed dataset version
+(``pipeline.FineTuner``). One job at a time (``max_jobs=1``: one GPU), with arq's timeout a
+little above the job's own (``fine_tune_job_timeout_s``), so the job ends itself first and
+records why. The curator enqueues without an id (the record is ``ft-<version>``); the API's
+manual trigger passes the id of the record it created.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq.worker import func
+
+from shared.events import EventBus
+from shared.keys import JOB_FINE_TUNE, QUEUE_FINE_TUNE
+from shared.llm import LLMClient
+from shared.personas import PersonaRegistry
+from shared.queues import worker_options
+from shared.stores.fine_tunes import FineTuneStore, fine_tune_id_for_job
+from workers.fine_tune.pipeline import FineTuner
+from workers.fine_tune.settings import FineTuneSettings
+
+TIMEOUT_HEADROOM_S = 120  # the job records its own timeout before arq cancels it
+
+
+async def fine_tune(ctx: dict[str, Any], persona: str, dataset_version: str, fine_tune_id: str | None = None) -> str:
+    """Fine-tune ``persona`` on a sealed dataset version; returns the record's final state."""
+    tuner: FineTuner = ctx["fine_tuner"]
+    return await tuner.run(fine_tune_id or fine_tune_id_for_job(ctx["job_id"]), persona, dataset_version)
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: FineTuneSettings = ctx["settings"]
+    redis = ctx["redis"]
+    llm = LLMClient(settings.ollama_host, settings.llm_timeout_s)
+    ctx["llm"] = llm
+    ctx["fine_tuner"] = FineTuner(
+        settings=settings, redis=redis, llm=llm, personas=PersonaRegistry.from_settings(redis, settings),
+        store=FineTuneStore(redis),
+        bus=EventBus(redis, source=settings.service_name, journal_maxlen=settings.event_journal_maxlen),
+    )
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    llm = ctx.get("llm")
+    if llm is not None:
+        await llm.aclose()
+
+
+def worker_kwargs(settings: FineTuneSettings, ctx: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Keyword arguments of a ``WakeableWorker`` that fine-tunes with ``settings``."""
+    job = func(fine_tune, name=JOB_FINE_TUNE, timeout=settings.fine_tune_job_timeout_s + TIMEOUT_HEADROOM_S,
+               max_tries=settings.fine_tune_max_tries)
+    return {
+        **worker_options(settings, QUEUE_FINE_TUNE),
+        "functions": [job],
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "ctx": {**(ctx or {}), "settings": settings},
+        "max_jobs": 1,
+    }
+
+
+class WorkerSettings:
+    """For ``arq``'s tooling; the entry point builds its worker from :func:`worker_kwargs`."""
+
+    functions = [fine_tune]
+    on_startup = startup
+    on_shutdown = shutdown
+    queue_name = QUEUE_FINE_TUNE
+    max_jobs = 1
