@@ -27,7 +27,7 @@ def _snippet(text: str, limit: int = 80) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Any) -> str:
     where = ".".join(str(p) for p in error.get("loc", ())) or "answer"
     got = error.get("input")
     return f"{where}: {error.get('msg', 'invalid')} (got {_snippet(json.dumps(got, default=str), 40)})" \

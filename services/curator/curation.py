@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -61,14 +62,14 @@ class Curation:
         self._on_sealed = on_sealed
 
     async def process(self, entry_id: str, fields: dict[bytes | str, bytes | str], claimed: bool) -> Verdict:
-        base = {"consumer": self._reader.consumer, "entry_id": entry_id}
+        base: dict[str, Any] = {"consumer": self._reader.consumer, "entry_id": entry_id}
         raw = fields.get(b"interaction", fields.get("interaction"))
         try:
             interaction = Interaction.model_validate_json(raw or b"")
         except ValidationError as exc:
-            verdict = Verdict(interaction_id=f"entry:{entry_id}", status="malformed",
-                              reason=f"not an interaction: {exc.errors()[:2]}", **base)
-            return await self._finish(verdict, entry_id)
+            malformed = Verdict(interaction_id=f"entry:{entry_id}", status="malformed",
+                                reason=f"not an interaction: {exc.errors()[:2]}", **base)
+            return await self._finish(malformed, entry_id)
         verdict = await self._verdicts.get(interaction.id)
         if verdict is None and claimed:
             deliveries = await self._reader.deliveries(entry_id)
@@ -91,15 +92,15 @@ class Curation:
             return verdict
         return await self._finish(verdict, entry_id)
 
-    async def _decide(self, interaction: Interaction, base: dict[str, str]) -> Verdict:
+    async def _decide(self, interaction: Interaction, base: dict[str, Any]) -> Verdict:
         model = await self._judge_model()
         cfg = self._config
         judged = await judge(self._llm, model, interaction, attempts=cfg.attempts, max_chars=cfg.max_chars)
-        common = {"interaction_id": interaction.id, "task_id": interaction.task_id, "judge_model": model,
-                  "judged_by": base["consumer"], **base}
+        common: dict[str, Any] = {"interaction_id": interaction.id, "task_id": interaction.task_id,
+                                  "judge_model": model, "judged_by": base["consumer"], **base}
         if isinstance(judged, Unjudged):
             return Verdict(status="unjudged", reason=judged.reason, **common)
-        scored = {"golden_score": judged.golden_score, "scores": judged.scores, **common}
+        scored: dict[str, Any] = {"golden_score": judged.golden_score, "scores": judged.scores, **common}
         if judged.golden_score < cfg.threshold:
             return Verdict(status="rejected", reason=judged.reasons, **scored)
         voted = await vote(self._llm, model, interaction, attempts=cfg.attempts, max_chars=cfg.max_chars)

@@ -31,7 +31,7 @@ from shared.datasets.layout import fsync_dir
 
 
 def tally(records: list[dict[str, Any]]) -> dict[str, int]:
-    votes = dict.fromkeys(VOTE_NAMES, 0)
+    votes: dict[str, int] = dict.fromkeys(VOTE_NAMES, 0)
     for record in records:
         vote = record["provenance"].get("vote", "tie")
         votes[vote if vote in votes else "tie"] += 1
