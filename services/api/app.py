@@ -13,7 +13,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from services.api.auth import BearerAuthMiddleware
 from services.api.deps import AppState
 from services.api.metrics import MetricsMiddleware
-from services.api.routes import codex, datasets, events, health, personas, tasks, tools
+from services.api.routes import codex, datasets, events, fine_tunes, health, personas, tasks, tools
 from services.api.settings import ApiSettings
 from shared.errors import InvalidInput, LLMError, NotFound
 from shared.events import EventBus
@@ -21,8 +21,8 @@ from shared.personas import PersonaRegistry
 from shared.redis import connect
 from shared.stores.tasks import TaskStore
 
-PROTECTED_ROUTERS = [tasks.router, personas.router, events.router, codex.router, datasets.router,
-                     tools.router]
+PROTECTED_ROUTERS = [tasks.router, personas.router, events.router, codex.router, fine_tunes.router,
+                     datasets.router, tools.router]
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
