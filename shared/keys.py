@@ -96,6 +96,11 @@ def persona_key(name: str) -> str:
 
 LAST_ACTIVITY = f"{PREFIX}:activity:last"  # unix time of the last task processed
 
+
+def heartbeat_key(service: str, instance: str) -> str:
+    """Set with a TTL by a running service process (``shared.heartbeat``); its health check reads it."""
+    return f"{PREFIX}:heartbeat:{service}:{instance}"
+
 # --- codex (step 2) -----------------------------------------------------------------------------
 CODEX = f"{PREFIX}:codex"  # hash: text, version, updated_at
 CODEX_PROPOSALS = f"{PREFIX}:codex:proposals"  # zset proposal_id -> created_at
@@ -108,7 +113,6 @@ def codex_proposal_key(proposal_id: str) -> str:
 
 # --- motivator (step 2) ---------------------------------------------------------------------------
 MOTIVATOR_GROUP = "motivator"
-MOTIVATOR_IDLE_LOCK = f"{PREFIX}:motivator:idle_lock"
 
 
 def motivator_hourly_count(hour: int) -> str:

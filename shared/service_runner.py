@@ -1,7 +1,8 @@
 """Run a long-lived asyncio service until SIGTERM/SIGINT, then stop it within a bound.
 
 Services (motivator, curator) are an ``async def serve(stop: asyncio.Event)`` that returns
-once ``stop`` is set; this module owns signals, logging set-up and the shutdown deadline.
+once ``stop`` is set; this module owns signals, logging set-up, the heartbeat
+(``shared.heartbeat``) and the shutdown deadline.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import structlog
 
+from shared.heartbeat import beat_forever
 from shared.logs import configure_logging
 from shared.settings import BaseServiceSettings
 
@@ -21,7 +23,19 @@ log = structlog.get_logger(__name__)
 Serve = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
-async def run_until_signalled(serve: Serve, shutdown_timeout_s: float = 20.0) -> None:
+async def run_until_signalled(serve: Serve, shutdown_timeout_s: float = 20.0,
+                              settings: BaseServiceSettings | None = None) -> None:
+    """Run ``serve`` (with a heartbeat when ``settings`` are given) until SIGTERM/SIGINT."""
+    heart = asyncio.create_task(beat_forever(settings)) if settings is not None else None
+    try:
+        await _serve_until_signalled(serve, shutdown_timeout_s)
+    finally:
+        if heart is not None:
+            heart.cancel()
+            await asyncio.gather(heart, return_exceptions=True)
+
+
+async def _serve_until_signalled(serve: Serve, shutdown_timeout_s: float) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -43,4 +57,4 @@ async def run_until_signalled(serve: Serve, shutdown_timeout_s: float = 20.0) ->
 def main(settings: BaseServiceSettings, serve: Serve) -> None:
     """Process entry point: configure logging, run ``serve`` until a signal."""
     configure_logging(settings.log_level, settings.log_json, settings.service_name)
-    asyncio.run(run_until_signalled(serve, settings.queue_job_completion_wait_s))
+    asyncio.run(run_until_signalled(serve, settings.queue_job_completion_wait_s, settings))
