@@ -57,6 +57,7 @@ ALL_QUEUES = (QUEUE_COGNITION, QUEUE_TOOL_FORGE, QUEUE_FINE_TUNE)
 # Job function names, one set per queue (a worker fails jobs it has no function for).
 JOB_ANSWER_TASK = "answer_task"  # cognition
 JOB_CREATE_TOOL = "create_tool"  # tool forge
+JOB_INVOKE_TOOL = "invoke_tool"  # tool forge: the one worker kind that holds the sandbox
 JOB_FINE_TUNE = "fine_tune"  # fine-tune
 
 

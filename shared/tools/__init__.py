@@ -5,13 +5,14 @@ this package imports or executes it. ``workers.tool_forge`` writes tools; the AP
 cognition worker read and invoke them.
 """
 
+from shared.tools.calls import Invoker, LocalInvoker, RemoteInvoker, ToolCallResult, run_tool_call
 from shared.tools.code_checks import CheckedTool, CodeRejected, check_tool_code
 from shared.tools.extract import extract_code
 from shared.tools.invoke import check_arguments, invoke_tool
 from shared.tools.jobs import Attempt, ForgeJob, ForgeJobStore, ForgeStatus, ToolSpec
 from shared.tools.registry import ToolRegistry, ToolVersion
 from shared.tools.submit import forge_job_id, submit_tool_spec
-from shared.tools.toolbox import ToolBox
+from shared.tools.toolbox import ToolBox, toolbox_for
 
 __all__ = [
     "Attempt",
@@ -20,7 +21,11 @@ __all__ = [
     "ForgeJob",
     "ForgeJobStore",
     "ForgeStatus",
+    "Invoker",
+    "LocalInvoker",
+    "RemoteInvoker",
     "ToolBox",
+    "ToolCallResult",
     "ToolRegistry",
     "ToolSpec",
     "ToolVersion",
@@ -29,5 +34,7 @@ __all__ = [
     "extract_code",
     "forge_job_id",
     "invoke_tool",
+    "run_tool_call",
     "submit_tool_spec",
+    "toolbox_for",
 ]

@@ -1,8 +1,9 @@
 """Tool calling for the personas: registered tools offered through Ollama, run only in the sandbox.
 
 ``ToolBox.chat(llm, model, messages)`` offers the registry's tools (``tools=``), executes each
-tool call the model makes with ``invoke_tool`` (a sandbox container per call, never this
-process), feeds each result back as a ``role: tool`` message and asks again, for at most
+tool call the model makes through its ``Invoker`` (a sandbox container per call, run by a
+tool-forge worker or, with ``LocalInvoker``, by this process's sandbox; never by this
+interpreter), feeds each result back as a ``role: tool`` message and asks again, for at most
 ``max_rounds`` rounds; then it asks once more without tools, so the model must answer in text.
 A failed call (unknown tool, bad arguments, the tool raising, a timeout) is fed back as an
 error result, never raised: the model may correct itself.
@@ -15,11 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from arq.connections import ArqRedis
+from redis.asyncio import ConnectionPool
 
-from shared.errors import BatosError, LLMBadAnswer
+from shared.errors import LLMBadAnswer
 from shared.llm import ChatBackend, ChatReply
-from shared.sandbox import Sandbox
-from shared.tools.invoke import invoke_tool
+from shared.queues import json_deserializer, json_serializer
+from shared.tools.calls import Invoker, RemoteInvoker
 from shared.tools.registry import ToolRegistry
 
 log = structlog.get_logger(__name__)
@@ -31,12 +34,11 @@ class ToolBox:
     """The personas' access to registered tools."""
 
     registry: ToolRegistry
-    sandbox: Sandbox
+    invoke: Invoker
     max_rounds: int = 3
     max_calls_per_round: int = 4
     max_tools: int = 32
     result_chars: int = 4_000
-    timeout_s: float | None = None
     calls: int = field(default=0, init=False)  # tool calls executed (a counter for metrics and tests)
 
     async def specs(self) -> list[dict[str, Any]]:
@@ -46,13 +48,9 @@ class ToolBox:
     async def call(self, name: str, arguments: dict[str, Any]) -> str:
         """Run one tool call in the sandbox; the JSON text fed back to the model."""
         self.calls += 1
-        try:
-            tool, result = await invoke_tool(self.registry, self.sandbox, name, arguments,
-                                             timeout_s=self.timeout_s)
-        except BatosError as exc:  # NotFound, InvalidInput: the model can fix its call
-            return json.dumps({"ok": False, "error": str(exc)})
-        log.info("tool called", tool=name, version=tool.version, ok=result.ok, error_type=result.error_type,
-                 duration_s=round(result.sandbox.duration_s, 3) if result.sandbox else None)
+        result = await self.invoke(name, arguments)
+        log.info("tool called", tool=name, version=result.version, ok=result.ok, error_type=result.error_type,
+                 duration_s=round(result.duration_s, 3))
         if result.ok:
             text = json.dumps({"ok": True, "value": result.value})
             if len(text) <= self.result_chars:
@@ -81,3 +79,13 @@ class ToolBox:
         if not reply.content.strip():
             raise LLMBadAnswer(f"{model} gave no text answer after {self.max_rounds} rounds of tool calls")
         return reply
+
+
+def toolbox_for(redis_url: str, *, call_timeout_s: float = 30.0, **limits: Any) -> ToolBox:
+    """A ``ToolBox`` whose calls tool-forge workers run, on its own lazily connecting Redis client.
+
+    For a process entry point, made before its event loop runs.
+    """
+    redis = ArqRedis(ConnectionPool.from_url(redis_url), job_serializer=json_serializer,
+                     job_deserializer=json_deserializer)
+    return ToolBox(ToolRegistry(redis), RemoteInvoker(redis, call_timeout_s), **limits)

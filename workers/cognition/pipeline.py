@@ -5,8 +5,8 @@ fine-tune swap is used from the next task). BRICK's failure is the task's failur
 nothing to synthesise); ROBIN's bad answer degrades the task to BRICK's answer, with the
 reason recorded. ``LLMUnreachable`` always propagates: the caller retries the whole task.
 
-Tools are step 3: a ``ToolProvider`` may be given, and :meth:`PersonaPipeline._ask` is the one
-place a tool-calling loop will go; today the provider's specs are only offered to BRICK.
+Tools: a ``ToolProvider`` (``shared.tools.ToolBox``) may be given; BRICK then answers through
+its bounded tool-calling loop, and every tool call runs in the sandbox, never in this process.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from shared.errors import LLMBadAnswer
-from shared.llm import ChatBackend, system_and_user
+from shared.llm import ChatBackend, ChatReply, system_and_user
 from shared.personas import PersonaRegistry
 from shared.stores.interactions import Contribution
 
 
 class ToolProvider(Protocol):
-    """What the tool registry (step 3) will offer the personas."""
+    """What the tool registry offers the personas (``shared.tools.ToolBox``)."""
 
-    async def specs(self) -> list[dict[str, Any]]:
-        """Ollama tool specs the persona may call."""
+    async def chat(self, llm: ChatBackend, model: str, messages: list[dict[str, Any]]) -> ChatReply:
+        """The persona's final answer after the tool calls it made (run in the sandbox)."""
         ...
 
 
@@ -69,11 +69,14 @@ class PersonaPipeline:
     async def _ask(self, name: str, prompt: str, *, offer_tools: bool = False) -> Contribution:
         persona = self._personas.persona(name)
         model = await self._personas.current_model(name)
-        tools = await self._tools.specs() if offer_tools and self._tools is not None else None
+        messages = system_and_user(persona.system_prompt, prompt)
         try:
-            reply = await self._llm.chat(model, system_and_user(persona.system_prompt, prompt), tools=tools)
+            if offer_tools and self._tools is not None:
+                reply = await self._tools.chat(self._llm, model, messages)
+            else:
+                reply = await self._llm.chat(model, messages)
         except LLMBadAnswer as exc:
             raise LLMBadAnswer(f"{name} ({model}): {exc}") from exc
-        if not reply.content.strip():  # tool calls without text: nothing to answer with (until step 3)
+        if not reply.content.strip():  # tool calls without text: nothing to answer with
             raise LLMBadAnswer(f"{name} ({model}) gave an empty answer")
         return Contribution(persona=name, model=model, content=reply.content, duration_s=reply.duration_s)

@@ -32,7 +32,9 @@ class ToolForgeSettings(SandboxSettings):
     forge_transient_tries: int = Field(default=3, ge=1)
     forge_retry_delay_s: float = Field(default=5.0, ge=0.0)
     forge_job_timeout_s: int = Field(default=900, ge=1)
+    # Forge jobs and tool calls (``invoke_tool`` jobs) one worker process runs at once.
     forge_max_jobs: int = Field(default=2, ge=1)
+    forge_max_invocations: int = Field(default=8, ge=1)
     # What of each attempt is kept in the job record.
     forge_code_chars: int = Field(default=20_000, ge=1_000)
     forge_output_chars: int = Field(default=4_000, ge=200)

@@ -1,10 +1,11 @@
 """``/v1/tools``: submit a tool spec to the forge, read tools and forge jobs, invoke a tool.
 
-Invocation runs the tool's registered source in the sandbox (``shared.tools.invoke_tool``); the
-API never imports it. The sandbox is made on first use from ``BATOS_SANDBOX_*`` settings, or is
-the ``Sandbox`` placed on ``app.state.tool_sandbox`` before start-up (tests). Errors: unknown
-tool or job 404; arguments that do not fit the tool 422; the tool raising 422 with its error;
-the tool timing out, exceeding memory or output 502; no sandbox 503.
+The API never runs a tool's code, nor holds the Docker engine: it checks the call against the
+registry (unknown tool 404, arguments that do not fit 422) and hands it to a tool-forge worker
+(``RemoteInvoker``), which runs it in the sandbox. A ``Sandbox`` placed on
+``app.state.tool_sandbox`` before start-up makes the API run calls in it itself (tests). Other
+errors: the tool raising 422 with its error type; the run timing out, exceeding memory or
+output 502; no sandbox 503; no worker answering in time 504.
 """
 
 from __future__ import annotations
@@ -17,11 +18,23 @@ from pydantic import BaseModel, Field
 
 from services.api.deps import State
 from shared.errors import InvalidInput
-from shared.sandbox import Reason, Sandbox, SandboxSettings
-from shared.tools import ForgeJob, ForgeJobStore, ToolRegistry, ToolSpec, invoke_tool, submit_tool_spec
+from shared.sandbox import Sandbox
+from shared.tools import (
+    ForgeJob,
+    ForgeJobStore,
+    Invoker,
+    LocalInvoker,
+    RemoteInvoker,
+    ToolRegistry,
+    ToolSpec,
+    check_arguments,
+    submit_tool_spec,
+)
 
 router = APIRouter(prefix="/v1/tools", tags=["tools"])
-_TOOL_FAILURES = {Reason.OK.value, Reason.ERROR.value}  # the function itself raised
+INVOKE_TIMEOUT_S = 60.0  # queueing at a busy worker plus the sandbox's own wall clock
+_STATUS = {"NotFound": status.HTTP_404_NOT_FOUND, "InvalidInput": status.HTTP_422_UNPROCESSABLE_CONTENT,
+           "SandboxUnavailable": status.HTTP_503_SERVICE_UNAVAILABLE, "Timeout": status.HTTP_504_GATEWAY_TIMEOUT}
 
 
 class ToolSummary(BaseModel):
@@ -70,11 +83,11 @@ class InvokeOut(BaseModel):
     duration_s: float
 
 
-def sandbox_of(request: Request) -> Sandbox:
-    box: Sandbox | None = getattr(request.app.state, "tool_sandbox", None)
-    if box is None:
-        box = request.app.state.tool_sandbox = Sandbox(SandboxSettings())
-    return box
+def invoker_of(request: Request, state: State) -> Invoker:
+    sandbox: Sandbox | None = getattr(request.app.state, "tool_sandbox", None)
+    if sandbox is not None:
+        return LocalInvoker(ToolRegistry(state.redis), sandbox)
+    return RemoteInvoker(state.redis, INVOKE_TIMEOUT_S)
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ForgeJob)
@@ -117,19 +130,17 @@ async def get_tool(name: str, state: State,
 @router.post("/{name}/invoke", response_model=InvokeOut)
 async def invoke(name: str, body: InvokeIn, state: State, request: Request) -> InvokeOut:
     """Run the tool in the sandbox with ``body.args``; its JSON return value, or why not."""
+    tool = await ToolRegistry(state.redis).get(name, body.version)  # 404 before anything runs
     try:
-        tool, result = await invoke_tool(ToolRegistry(state.redis), sandbox_of(request), name, body.args,
-                                         version=body.version)
+        check_arguments(tool, body.args)
     except InvalidInput as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    result = await invoker_of(request, state)(tool.name, body.args, tool.version)
     if result.ok:
-        duration = result.sandbox.duration_s if result.sandbox else 0.0
-        return InvokeOut(tool=tool.name, version=tool.version, value=result.value, duration_s=duration)
+        return InvokeOut(tool=tool.name, version=tool.version, value=result.value, duration_s=result.duration_s)
     detail = {"tool": tool.name, "version": tool.version, "error_type": result.error_type,
-              "error": (result.error or "")[-4_000:]}
-    if result.error_type == "SandboxUnavailable":
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail)
-    run_reason = result.sandbox.reason.value if result.sandbox else Reason.ERROR.value
-    if run_reason in _TOOL_FAILURES and result.error_type not in ("ProtocolError",):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
-    raise HTTPException(status.HTTP_502_BAD_GATEWAY, detail)
+              "error": (result.error or "")[-4_000:], "reason": result.reason}
+    code = _STATUS.get(result.error_type or "")
+    if code is None:
+        code = status.HTTP_422_UNPROCESSABLE_CONTENT if result.tool_failed else status.HTTP_502_BAD_GATEWAY
+    raise HTTPException(code, detail)

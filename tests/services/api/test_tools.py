@@ -1,7 +1,12 @@
-"""``/v1/tools`` over real HTTP: a spec forged by the worker, then read and invoked in the sandbox."""
+"""``/v1/tools`` over real HTTP: a spec forged by the worker, then read and invoked in the sandbox.
+
+Invocation goes the production way (a tool-forge worker runs it) in the end-to-end test; the
+error tests give the API a sandbox of its own so that each case needs no worker.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -15,15 +20,15 @@ from tests.support.fake_ollama import FakeOllama
 from tests.support.sandbox import real_sandbox, unreachable_sandbox
 from tests.support.tool_sources import DIVIDE, WORD_COUNT, WORD_COUNT_BUGGY, fenced
 from tests.support.uvicorn_thread import UvicornThread
-from tests.workers.tool_forge.conftest import BRICK_MODEL, run_forge
+from tests.workers.tool_forge.conftest import BRICK_MODEL, run_forge, run_forge_once_queued
 from workers.tool_forge.settings import DEFAULT_ALLOWED_IMPORTS, ToolForgeSettings
 
 SPEC = {"description": "Count the words in a text.", "name": "word_count"}
 
 
-def serve(api_settings, sandbox: Sandbox) -> UvicornThread:
+def serve(api_settings, sandbox: Sandbox | None) -> UvicornThread:
     app = create_app(api_settings)
-    app.state.tool_sandbox = sandbox  # injected: the route's sandbox otherwise comes from BATOS_SANDBOX_*
+    app.state.tool_sandbox = sandbox  # None: the production path, a tool-forge worker runs the call
     server = UvicornThread(app)
     server.start()
     return server
@@ -31,8 +36,9 @@ def serve(api_settings, sandbox: Sandbox) -> UvicornThread:
 
 @pytest.fixture
 def tools_server(request, api_settings, redis) -> Iterator[UvicornThread]:
-    """The API with the sandbox the test asks for (``@pytest.mark.parametrize`` indirect)."""
-    server = serve(api_settings, real_sandbox() if request.param == "real" else unreachable_sandbox())
+    """The API invoking tools as the test asks (``@pytest.mark.parametrize`` indirect)."""
+    sandboxes = {"worker": lambda: None, "local": real_sandbox, "no-sandbox": unreachable_sandbox}
+    server = serve(api_settings, sandboxes[request.param]())
     yield server
     server.stop()
 
@@ -45,7 +51,7 @@ async def client(tools_server: UvicornThread) -> AsyncIterator[httpx.AsyncClient
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("tools_server", ["real"], indirect=True)
+@pytest.mark.parametrize("tools_server", ["worker"], indirect=True)
 async def test_spec_to_forged_tool_to_invocation(client, redis, live_redis, fake_ollama: FakeOllama) -> None:
     accepted = await client.post("/v1/tools", json=SPEC, headers={"Idempotency-Key": "spec-1"})
     assert accepted.status_code == 202 and accepted.json()["status"] == "queued"
@@ -70,13 +76,15 @@ async def test_spec_to_forged_tool_to_invocation(client, redis, live_redis, fake
     assert detail["source"] == WORD_COUNT.strip("\n") and "all tests passed" in detail["test_output"]
     assert [v["version"] for v in detail["versions"]] == [1] and detail["forge_job_id"] == job_id
 
-    result = await client.post("/v1/tools/word_count/invoke", json={"args": {"text": "to be or not to be"}})
+    result, _worker = await asyncio.gather(  # the API hands the call to a tool-forge worker
+        client.post("/v1/tools/word_count/invoke", json={"args": {"text": "to be or not to be"}}),
+        run_forge_once_queued(redis, settings))
     assert result.status_code == 200, result.text
     assert result.json()["value"] == 6 and result.json()["version"] == 1
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("tools_server", ["real"], indirect=True)
+@pytest.mark.parametrize("tools_server", ["local"], indirect=True)
 async def test_invocation_errors_are_clear(client, redis) -> None:
     await ToolRegistry(redis).register(check_tool_code(DIVIDE, DEFAULT_ALLOWED_IMPORTS))
     raised = await client.post("/v1/tools/divide/invoke", json={"args": {"a": 1, "b": 0}})
@@ -86,7 +94,7 @@ async def test_invocation_errors_are_clear(client, redis) -> None:
     assert ok.status_code == 200 and ok.json()["value"] == 0.25
 
 
-@pytest.mark.parametrize("tools_server", ["unreachable"], indirect=True)
+@pytest.mark.parametrize("tools_server", ["no-sandbox"], indirect=True)
 async def test_errors_without_running_anything(client, redis) -> None:
     await ToolRegistry(redis).register(check_tool_code(DIVIDE, DEFAULT_ALLOWED_IMPORTS))
     bad_args = await client.post("/v1/tools/divide/invoke", json={"args": {"a": 1}})
@@ -103,7 +111,7 @@ async def test_errors_without_running_anything(client, redis) -> None:
         "total": 1}
 
 
-@pytest.mark.parametrize("tools_server", ["unreachable"], indirect=True)
+@pytest.mark.parametrize("tools_server", ["no-sandbox"], indirect=True)
 async def test_bad_specs_and_no_token(client, tools_server) -> None:
     assert (await client.post("/v1/tools", json={"description": ""})).status_code == 422
     assert (await client.post("/v1/tools", json={"description": "x", "name": "Bad Name"})).status_code == 422

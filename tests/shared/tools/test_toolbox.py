@@ -8,7 +8,7 @@ import pytest
 
 from shared.errors import LLMBadAnswer
 from shared.llm import LLMClient
-from shared.tools import ToolBox, ToolRegistry, check_tool_code
+from shared.tools import LocalInvoker, ToolBox, ToolRegistry, check_tool_code
 from shared.tools.toolbox import NO_MORE_TOOLS
 from tests.support.fake_ollama import FakeOllama
 from tests.support.sandbox import unreachable_sandbox
@@ -22,7 +22,7 @@ SYSTEM_AND_TASK = [{"role": "system", "content": "You are BRICK"}, {"role": "use
 async def toolbox(redis, sandbox, **kwargs) -> ToolBox:
     registry = ToolRegistry(redis)
     await registry.register(check_tool_code(WORD_COUNT, DEFAULT_ALLOWED_IMPORTS))
-    return ToolBox(registry, sandbox, **kwargs)
+    return ToolBox(registry, LocalInvoker(registry, sandbox), **kwargs)
 
 
 def call(name: str, **arguments: object) -> dict:
@@ -79,7 +79,8 @@ async def test_a_model_that_only_calls_tools_is_a_bad_answer(redis, fake_ollama:
 
 
 async def test_no_registered_tools_means_a_plain_chat(redis, fake_ollama: FakeOllama) -> None:
-    box = ToolBox(ToolRegistry(redis), unreachable_sandbox())
+    registry = ToolRegistry(redis)
+    box = ToolBox(registry, LocalInvoker(registry, unreachable_sandbox()))
     llm = LLMClient(fake_ollama.host, 5.0)
     try:
         reply = await box.chat(llm, MODEL, list(SYSTEM_AND_TASK))

@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
+from shared.keys import QUEUE_TOOL_FORGE
 from shared.queues import WakeableWorker
 from shared.sandbox import Sandbox
+from tests.support.eventually import eventually
 from tests.support.fake_ollama import FakeOllama
 from tests.support.redis_server import RedisServer
 from tests.support.sandbox import real_sandbox
@@ -26,6 +28,12 @@ def forge_settings(live_redis: RedisServer, fake_ollama: FakeOllama) -> ToolForg
 @pytest.fixture(scope="session")
 def sandbox() -> Sandbox:
     return real_sandbox()
+
+
+async def run_forge_once_queued(redis: Any, settings: ToolForgeSettings, **ctx: Any) -> WakeableWorker:
+    """Wait until a job is on the tool-forge queue (a caller awaits its result), then run a burst worker."""
+    await eventually(lambda: redis.zcard(QUEUE_TOOL_FORGE))
+    return await run_forge(settings, **ctx)
 
 
 async def run_forge(settings: ToolForgeSettings, **ctx: Any) -> WakeableWorker:

@@ -17,21 +17,29 @@ from tests.support.tool_sources import FORBIDDEN_IMPORT, TWO_FUNCTIONS, WORD_COU
 from tests.workers.tool_forge.conftest import BRICK_MODEL, run_forge
 
 SPEC = ToolSpec(description="List the files in a folder.")
+OTHER = ToolSpec(description="Count the words in a text.")
 
 
 async def test_refusals_are_fed_back_and_exhausted_attempts_fail_the_job(redis, forge_settings,
                                                                         fake_ollama: FakeOllama) -> None:
-    fake_ollama.queue(BRICK_MODEL, fenced(FORBIDDEN_IMPORT), TWO_FUNCTIONS, "I would rather not.",
-                      Failure(500, "model crashed"), fenced(WORD_COUNT.replace("def word_count", "def _wc")),
-                      "def broken(:")
+    answers = {  # per spec, BRICK's answer to attempt 1, 2, 3
+        SPEC.description: [fenced(FORBIDDEN_IMPORT), TWO_FUNCTIONS, "I would rather not."],
+        OTHER.description: [Failure(500, "model crashed"),
+                            fenced(WORD_COUNT.replace("def word_count", "def _wc")), "def broken(:"],
+    }
+
+    def brick(body: dict) -> object:
+        spec = next(d for d in answers if d in body["messages"][1]["content"])
+        return answers[spec][sum(m["role"] == "assistant" for m in body["messages"])]
+
+    fake_ollama.on_chat(brick)
     first, _ = await submit_tool_spec(redis, SPEC)
-    second, _ = await submit_tool_spec(redis, SPEC)
-    one_at_a_time = forge_settings.model_copy(update={"forge_max_jobs": 1})  # the answers are queued in order
-    worker = await run_forge(one_at_a_time, sandbox=unreachable_sandbox())
+    second, _ = await submit_tool_spec(redis, OTHER)
+    worker = await run_forge(forge_settings, sandbox=unreachable_sandbox())
     assert (worker.jobs_complete, worker.jobs_failed, worker.jobs_retried) == (2, 0, 0)  # the worker carries on
 
-    chats = fake_ollama.chats(BRICK_MODEL)
-    assert len(chats) == 6  # three attempts per job (the seed's default), nothing more
+    chats = [c for c in fake_ollama.chats(BRICK_MODEL) if SPEC.description in c["messages"][1]["content"]]
+    assert len(fake_ollama.chats(BRICK_MODEL)) == 6 and len(chats) == 3  # three attempts per job, as the seed
     assert "import of 'os' is not allowed" in chats[1]["messages"][-1]["content"]
     assert "2 public functions (add, sub)" in chats[2]["messages"][-1]["content"]
 
@@ -49,7 +57,8 @@ async def test_refusals_are_fed_back_and_exhausted_attempts_fail_the_job(redis, 
     assert await ToolRegistry(redis).count() == 0
 
     failed = await journal(redis, EventType.TOOL_FORGE_FAILED)
-    assert [e.data["job_id"] for e in failed] == [first.id, second.id]
+    assert sorted(e.data["job_id"] for e in failed) == sorted([first.id, second.id])
+    failed.sort(key=lambda e: e.data["job_id"] != first.id)
     assert [a["outcome"] for a in failed[0].data["attempts"]] == ["refused"] * 3
     assert not await journal(redis, EventType.TOOL_CREATED)
 
