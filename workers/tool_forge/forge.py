@@ -11,8 +11,9 @@ an attempt: the job goes back to ``queued`` and is retried with back-off, then f
 
 from __future__ import annotations
 
+import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from arq import Retry
@@ -43,6 +44,10 @@ class ToolForge:
     registry: ToolRegistry
     jobs: ForgeJobStore
     bus: EventBus
+    slots: asyncio.Semaphore = field(init=False)  # forge jobs at once; tool calls share the worker's arq slots
+
+    def __post_init__(self) -> None:
+        self.slots = asyncio.Semaphore(self.settings.forge_max_jobs)
 
     @property
     def limits(self) -> AttemptLimits:
@@ -56,9 +61,10 @@ class ToolForge:
         if job.status in (ForgeStatus.SUCCEEDED, ForgeStatus.FAILED):
             await self._announce(job)
             return job.status
-        await self.jobs.update(job_id, status=ForgeStatus.RUNNING, error=None)
         try:
-            return await self._attempts(job)
+            async with self.slots:
+                await self.jobs.update(job_id, status=ForgeStatus.RUNNING, error=None)
+                return await self._attempts(job)
         except (LLMUnreachable, SandboxUnavailable) as exc:
             if job_try < self.settings.forge_transient_tries:
                 await self.jobs.update(job_id, status=ForgeStatus.QUEUED, error=f"retrying: {exc}")
