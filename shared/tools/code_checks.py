@@ -92,7 +92,7 @@ def _top_level(tree: ast.Module) -> tuple[list[ast.FunctionDef], bool]:
         elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
             raise CodeRejected(f"line {node.lineno}: public class {node.name}: the module must expose only "
                                "one public function (prefix helper classes with _)")
-        elif _is_main_guard(node):
+        elif isinstance(node, ast.If) and _is_main_guard(node):
             has_tests = has_tests or bool(node.body)
         elif not isinstance(node, ast.Import | ast.ImportFrom | ast.Assign | ast.AnnAssign
                             | ast.ClassDef | ast.AsyncFunctionDef):

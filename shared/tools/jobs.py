@@ -99,7 +99,7 @@ class ForgeJobStore:
         fields["updated_at"] = time.time()
         values = {k: json.dumps(v.model_dump(mode="json") if isinstance(v, BaseModel) else v)
                   for k, v in fields.items()}
-        await self._redis.hset(forge_job_key(job_id), mapping=values)  # type: ignore[arg-type]
+        await self._redis.hset(forge_job_key(job_id), mapping=values)
 
     async def add_attempt(self, job_id: str, attempt: Attempt) -> list[Attempt]:
         """Append one attempt (one writer per job: the worker running it)."""

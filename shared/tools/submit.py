@@ -34,6 +34,6 @@ async def submit_tool_spec(redis: Redis, spec: ToolSpec, *, idempotency_key: str
     """Record and enqueue a forge job; returns it and whether this call created it."""
     job, created = await ForgeJobStore(redis).create(ForgeJob(id=forge_job_id(idempotency_key), spec=spec))
     if job.status is ForgeStatus.QUEUED:
-        await enqueue(redis, QUEUE_TOOL_FORGE, JOB_CREATE_TOOL, job.spec.model_dump(mode="json"),  # type: ignore[arg-type]
+        await enqueue(redis, QUEUE_TOOL_FORGE, JOB_CREATE_TOOL, job.spec.model_dump(mode="json"),
                       job_id=job.id, idempotency_key=arq_job_id(job.id))
     return job, created

@@ -115,7 +115,8 @@ class ToolForge:
     async def _announce(self, job: ForgeJob) -> None:
         if job.status is ForgeStatus.SUCCEEDED and job.tool_name and job.version:
             await self.bus.publish(EventType.TOOL_CREATED,
-                                   ToolCreated(tool_name=job.tool_name, version=job.version, job_id=job.id))
+                                   ToolCreated.model_validate({"tool_name": job.tool_name, "version": job.version,
+                                                               "job_id": job.id}))
         elif job.status is ForgeStatus.FAILED:
             await self.bus.publish(EventType.TOOL_FORGE_FAILED, {
                 "job_id": job.id, "spec": job.spec.description[:500], "reason": job.error or "",
