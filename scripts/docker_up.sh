@@ -57,7 +57,7 @@ if daemon_ok && { [ "$config_changed" -eq 1 ] || ! runsc_ok; }; then
 fi
 if ! daemon_ok; then
     say "starting dockerd (log: $DOCKERD_LOG)"
-    nohup /usr/sbin/dockerd >"$DOCKERD_LOG" 2>&1 &
+    setsid nohup /usr/sbin/dockerd >"$DOCKERD_LOG" 2>&1 < /dev/null &
     for _ in $(seq 1 $((WAIT_S * 5))); do
         daemon_ok && break
         sleep 0.2

@@ -5,10 +5,25 @@
 arguments. Workers call ``Sandbox.reap_leftovers()`` at start-up.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from shared.sandbox.invoke import InvocationResult, ainvoke_function, invoke_function
 from shared.sandbox.result import Reason, SandboxResult
-from shared.sandbox.runner import Sandbox
 from shared.sandbox.settings import SandboxSettings
+
+if TYPE_CHECKING:
+    from shared.sandbox.runner import Sandbox
+
+
+def __getattr__(name: str) -> Any:
+    """``Sandbox`` is imported on first use: it loads the Docker SDK, which the API (it only
+    enqueues tool calls) and the cognition worker never need, and which costs start-up time."""
+    if name == "Sandbox":
+        from shared.sandbox.runner import Sandbox
+
+        return Sandbox
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "InvocationResult",

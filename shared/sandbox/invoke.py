@@ -11,11 +11,13 @@ import asyncio
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.sandbox.harness import ARGS_FILE, HARNESS_SOURCE, TOOL_FILE
 from shared.sandbox.result import Reason, SandboxResult
-from shared.sandbox.runner import Sandbox
+
+if TYPE_CHECKING:
+    from shared.sandbox.runner import Sandbox
 
 
 @dataclass(frozen=True, slots=True)

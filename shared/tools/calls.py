@@ -12,7 +12,7 @@ call, the exception type for a tool that raised, the sandbox reason for a run cu
 from __future__ import annotations
 
 import uuid
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from arq.connections import ArqRedis
 from pydantic import BaseModel
@@ -20,7 +20,11 @@ from pydantic import BaseModel
 from shared.errors import InvalidInput, NotFound
 from shared.keys import JOB_INVOKE_TOOL, QUEUE_TOOL_FORGE
 from shared.queues import enqueue
-from shared.sandbox import Reason, Sandbox
+
+if TYPE_CHECKING:
+    from shared.sandbox.runner import Sandbox
+
+from shared.sandbox import Reason
 from shared.tools.invoke import invoke_tool
 from shared.tools.registry import ToolRegistry
 

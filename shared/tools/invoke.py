@@ -8,10 +8,14 @@ container starts; everything else comes back as an ``InvocationResult``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import InvalidInput
-from shared.sandbox import InvocationResult, Sandbox, ainvoke_function
+
+if TYPE_CHECKING:
+    from shared.sandbox.runner import Sandbox
+
+from shared.sandbox import InvocationResult, ainvoke_function
 from shared.tools.registry import ToolRegistry, ToolVersion
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {

@@ -10,7 +10,7 @@ output 502; no sandbox 503; no worker answering in time 504.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
@@ -18,7 +18,6 @@ from pydantic import BaseModel, Field
 
 from services.api.deps import State
 from shared.errors import InvalidInput
-from shared.sandbox import Sandbox
 from shared.tools import (
     ForgeJob,
     ForgeJobStore,
@@ -30,6 +29,9 @@ from shared.tools import (
     check_arguments,
     submit_tool_spec,
 )
+
+if TYPE_CHECKING:
+    from shared.sandbox.runner import Sandbox
 
 router = APIRouter(prefix="/v1/tools", tags=["tools"])
 INVOKE_TIMEOUT_S = 60.0  # queueing at a busy worker plus the sandbox's own wall clock
