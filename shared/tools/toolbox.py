@@ -5,21 +5,27 @@ tool call the model makes through its ``Invoker`` (a sandbox container per call,
 tool-forge worker or, with ``LocalInvoker``, by this process's sandbox; never by this
 interpreter), feeds each result back as a ``role: tool`` message and asks again, for at most
 ``max_rounds`` rounds; then it asks once more without tools, so the model must answer in text.
+Tools are offered only while something can run them (``ready``: a tool-forge worker is alive),
+so a system without a forge worker answers without tools instead of waiting on calls.
 A failed call (unknown tool, bad arguments, the tool raising, a timeout) is fed back as an
 error result, never raised: the model may correct itself.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from arq.connections import ArqRedis
+from arq.constants import health_check_key_suffix
 from redis.asyncio import ConnectionPool
 
 from shared.errors import LLMBadAnswer
+from shared.keys import QUEUE_TOOL_FORGE
 from shared.llm import ChatBackend, ChatReply
 from shared.queues import json_deserializer, json_serializer
 from shared.tools.calls import Invoker, RemoteInvoker
@@ -39,6 +45,7 @@ class ToolBox:
     max_calls_per_round: int = 4
     max_tools: int = 32
     result_chars: int = 4_000
+    ready: Callable[[], Awaitable[bool]] | None = None  # can calls run now? (None: always)
     calls: int = field(default=0, init=False)  # tool calls executed (a counter for metrics and tests)
 
     async def specs(self) -> list[dict[str, Any]]:
@@ -61,8 +68,8 @@ class ToolBox:
     async def chat(self, llm: ChatBackend, model: str, messages: list[dict[str, Any]]) -> ChatReply:
         """The model's final text answer after at most ``max_rounds`` rounds of tool calls."""
         specs = await self.specs()
-        if not specs:
-            return await llm.chat(model, messages)
+        if not specs or (self.ready is not None and not await self.ready()):
+            return await llm.chat(model, messages)  # no tools to offer, or nothing to run them
         conversation = list(messages)
         for _ in range(self.max_rounds):
             reply = await llm.chat(model, conversation, tools=specs)
@@ -88,4 +95,10 @@ def toolbox_for(redis_url: str, *, call_timeout_s: float = 30.0, **limits: Any) 
     """
     redis = ArqRedis(ConnectionPool.from_url(redis_url), job_serializer=json_serializer,
                      job_deserializer=json_deserializer)
-    return ToolBox(ToolRegistry(redis), RemoteInvoker(redis, call_timeout_s), **limits)
+    return ToolBox(ToolRegistry(redis), RemoteInvoker(redis, call_timeout_s),
+                   ready=functools.partial(forge_worker_alive, redis), **limits)
+
+
+async def forge_worker_alive(redis: ArqRedis) -> bool:
+    """A tool-forge worker refreshed its arq health-check key lately (so offered calls can run)."""
+    return bool(await redis.exists(QUEUE_TOOL_FORGE + health_check_key_suffix))

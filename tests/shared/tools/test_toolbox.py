@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
 
 from shared.errors import LLMBadAnswer
+from shared.keys import QUEUE_TOOL_FORGE
 from shared.llm import LLMClient
 from shared.tools import LocalInvoker, ToolBox, ToolRegistry, check_tool_code
-from shared.tools.toolbox import NO_MORE_TOOLS
+from shared.tools.toolbox import NO_MORE_TOOLS, forge_worker_alive
 from tests.support.fake_ollama import FakeOllama
 from tests.support.sandbox import unreachable_sandbox
 from tests.support.tool_sources import WORD_COUNT
@@ -87,3 +89,21 @@ async def test_no_registered_tools_means_a_plain_chat(redis, fake_ollama: FakeOl
     finally:
         await llm.aclose()
     assert reply.content == "echo: count" and not fake_ollama.chats(MODEL)[0].get("tools")
+
+
+async def test_tools_are_not_offered_while_no_forge_worker_is_alive(redis, fake_ollama: FakeOllama) -> None:
+    registry = ToolRegistry(redis)
+    await registry.register(check_tool_code(WORD_COUNT, DEFAULT_ALLOWED_IMPORTS))
+    box = ToolBox(registry, LocalInvoker(registry, unreachable_sandbox()),
+                  ready=functools.partial(forge_worker_alive, redis))
+    llm = LLMClient(fake_ollama.host, 5.0)
+    try:
+        await box.chat(llm, MODEL, list(SYSTEM_AND_TASK))
+        await redis.set(QUEUE_TOOL_FORGE + ":health-check", "alive", ex=30)  # as a running worker does
+        fake_ollama.queue(MODEL, "counted")
+        await box.chat(llm, MODEL, list(SYSTEM_AND_TASK))
+    finally:
+        await llm.aclose()
+    first, second = fake_ollama.chats(MODEL)
+    assert not first.get("tools")
+    assert [t["function"]["name"] for t in second["tools"]] == ["word_count"]
