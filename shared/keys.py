@@ -13,7 +13,6 @@ PREFIX = "batos"
 class EventType(StrEnum):
     """Types of events on the bus (``shared.events``)."""
 
-    TASK_CREATED = "task_created"
     TASK_COMPLETED = "task_completed"
     TASK_FAILED = "task_failed"
     HIGH_COGNITIVE_DISSONANCE = "high_cognitive_dissonance"

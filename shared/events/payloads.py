@@ -64,8 +64,59 @@ class FineTuneProgress(Payload):
     eta_s: float | None = None
 
 
+class TaskFailed(Payload):
+    task_id: str
+    status: str
+    source: str = "api"
+    error: str | None = None
+
+
+class CodexProposalCreated(Payload):
+    proposal_id: str
+    task_id: str | None = None
+
+
+class MotivatorCapReached(Payload):
+    reason: str = Field(description="hourly_cap or max_inquiry_depth")
+    kind: str
+    caused_by: str | None = None
+
+
+class ToolForgeFailed(Payload):
+    job_id: str
+    reason: str
+    spec: str = ""
+
+
+class DatasetSealed(Payload):
+    version: str
+    persona: str
+    sample_count: int = Field(ge=0)
+    sha256: str
+
+
+class ModelRejected(Payload):
+    persona: str
+    fine_tune_id: str
+    model_tag: str | None = None
+    reason: str
+
+
+class ModelRolledBack(Payload):
+    persona: str
+    restored_model_tag: str
+    replaced_model_tag: str
+
+
 PAYLOAD_MODELS: dict[str, type[Payload]] = {
     EventType.TASK_COMPLETED: TaskCompleted,
+    EventType.TASK_FAILED: TaskFailed,
+    EventType.CODEX_PROPOSAL_CREATED: CodexProposalCreated,
+    EventType.MOTIVATOR_CAP_REACHED: MotivatorCapReached,
+    EventType.TOOL_FORGE_FAILED: ToolForgeFailed,
+    EventType.DATASET_SEALED: DatasetSealed,
+    EventType.MODEL_REJECTED: ModelRejected,
+    EventType.MODEL_ROLLED_BACK: ModelRolledBack,
     EventType.HIGH_COGNITIVE_DISSONANCE: HighCognitiveDissonance,
     EventType.TOOL_CREATED: ToolCreated,
     EventType.MODEL_TUNED: ModelTuned,

@@ -27,3 +27,9 @@ def test_typed_payload_is_enforced() -> None:
 def test_untyped_event_carries_any_dict() -> None:
     env = Envelope.new("something_new", {"a": [1, 2]}, "t")
     assert Envelope.from_json(env.to_json()).data == {"a": [1, 2]}
+
+
+def test_every_event_type_has_a_payload_model() -> None:
+    from shared.events.payloads import PAYLOAD_MODELS
+
+    assert set(EventType) == set(PAYLOAD_MODELS)
