@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from bench.common import median, pct, private_redis, table
+from shared.logs import configure_logging
 from shared.queues import WakeableWorker
 from shared.redis import connect
 from shared.sandbox import Sandbox
@@ -100,6 +101,7 @@ async def call_round(redis_url: str, sandbox: Sandbox, n: int) -> list[list[obje
 
 
 async def main() -> None:
+    configure_logging("WARNING")  # the figures, not the forge's per-attempt lines
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 12
     sandbox = Sandbox(ToolForgeSettings())
     problem = sandbox.probe()

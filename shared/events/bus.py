@@ -13,13 +13,14 @@ import asyncio
 import os
 import socket
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from shared.events.durable import DurableSubscriber
-from shared.events.envelope import Envelope
+from shared.events.envelope import Envelope, encode_envelope
 from shared.events.live import Handler, LiveSubscriber
 from shared.keys import JOURNALED_EVENTS, event_channel, event_journal
 
@@ -55,25 +56,28 @@ class EventBus:
 
     async def publish(self, event_type: str, data: BaseModel | dict[str, Any] | None = None) -> Envelope:
         """Publish one event; returns its envelope. Raises ``InvalidInput`` on a bad payload."""
-        return (await self.publish_many(event_type, [data or {}]))[0]
+        envelope = Envelope.new(str(event_type), data or {}, self._source)
+        await self._send(envelope.type, [envelope.to_json()])
+        return envelope
 
-    async def publish_many(self, event_type: str, items: Iterable[BaseModel | dict[str, Any]]) -> list[Envelope]:
-        """Publish several events of one type in one pipelined round trip, in order.
+    async def publish_many(self, event_type: str, items: Iterable[BaseModel | dict[str, Any]]) -> list[str]:
+        """Publish several events of one type in one pipelined round trip, in order; their ids."""
+        when = datetime.now(UTC).isoformat()
+        encoded = [encode_envelope(str(event_type), data, self._source, when) for data in items]
+        await self._send(str(event_type), [raw for _id, raw in encoded])
+        return [event_id for event_id, _raw in encoded]
 
-        The journal entry is written before the notification, so a durable subscriber never
-        misses an event that a live one saw.
-        """
-        envelopes = [Envelope.new(str(event_type), data, self._source) for data in items]
-        journaled = event_type in JOURNALED_EVENTS
+    async def _send(self, event_type: str, raws: list[str]) -> None:
+        """Journal (if the type is journaled) before notifying, so a durable subscriber never
+        misses an event that a live one saw."""
+        channel = event_channel(event_type)
+        journal = event_journal(event_type) if event_type in JOURNALED_EVENTS else None
         async with self._redis.pipeline(transaction=False) as pipe:
-            for envelope in envelopes:
-                raw = envelope.to_json()
-                if journaled:
-                    pipe.xadd(event_journal(envelope.type), {"envelope": raw},
-                              maxlen=self._journal_maxlen, approximate=True)
-                pipe.publish(event_channel(envelope.type), raw)
+            for raw in raws:
+                if journal is not None:
+                    pipe.xadd(journal, {"envelope": raw}, maxlen=self._journal_maxlen, approximate=True)
+                pipe.publish(channel, raw)
             await pipe.execute()
-        return envelopes
 
     def subscribe(self, event_type: str, handler: Handler, *, group: str | None = None) -> None:
         """Register ``handler``; with ``group``, delivery is durable and split among the group."""

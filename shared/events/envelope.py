@@ -32,16 +32,31 @@ class Envelope(BaseModel):
         Every field is made here, so the model is constructed without a second validation
         (publishing is a hot path: see bench/bench_bus.py).
         """
-        return cls.model_construct(id=os.urandom(16).hex(), type=str(event_type), time=datetime.now(UTC),
+        return cls.model_construct(id=new_event_id(), type=str(event_type), time=datetime.now(UTC),
                                    source=source, version=ENVELOPE_VERSION,
                                    data=validate_payload(event_type, data))
 
     def to_json(self) -> str:
         """The wire form (``data`` is already JSON-ready: ``validate_payload`` made it so)."""
-        return json.dumps({"id": self.id, "type": self.type, "time": self.time.isoformat(), "source": self.source,
-                           "version": self.version, "data": self.data}, separators=(",", ":"))
+        return _wire(self.id, self.type, self.time.isoformat(), self.source, self.version, self.data)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Envelope:
         """Parse the wire form; raises ``pydantic.ValidationError`` on a malformed envelope."""
         return cls.model_validate_json(raw)
+
+
+def new_event_id() -> str:
+    return os.urandom(16).hex()
+
+
+def encode_envelope(event_type: str, data: BaseModel | dict[str, Any], source: str, time_iso: str) -> tuple[str, str]:
+    """(id, wire JSON) of a new event without building an ``Envelope`` (the batch publish path)."""
+    event_id = new_event_id()
+    return event_id, _wire(event_id, event_type, time_iso, source, ENVELOPE_VERSION,
+                           validate_payload(event_type, data))
+
+
+def _wire(event_id: str, event_type: str, time_iso: str, source: str, version: int, data: dict[str, Any]) -> str:
+    return json.dumps({"id": event_id, "type": event_type, "time": time_iso, "source": source, "version": version,
+                       "data": data}, separators=(",", ":"))
