@@ -8,6 +8,7 @@ from typing import Any
 
 from shared.queues import WakeableWorker
 from tests.support.fake_ollama import Answer
+from tests.support.workers import run_burst
 from workers.cognition.settings import CognitionSettings
 from workers.cognition.worker import worker_kwargs
 
@@ -49,10 +50,4 @@ def personas(brick: Reply = "BRICK: 2 + 2 = 4", robin: Reply = "ROBIN: it is 4, 
 
 async def run_cognition(settings: CognitionSettings, **ctx: Any) -> WakeableWorker:
     """Run a cognition worker until its queue is empty (burst), then close it."""
-    options = {**worker_kwargs(settings, ctx), "burst": True, "poll_delay": 0, "handle_signals": False}
-    worker = WakeableWorker(**options)
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
-    return worker
+    return await run_burst(worker_kwargs(settings, ctx))

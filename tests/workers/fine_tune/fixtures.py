@@ -23,6 +23,7 @@ from shared.personas import SYSTEM_PROMPTS
 from shared.queues import WakeableWorker
 from tests.support.fake_ollama import Answer, FakeOllama
 from tests.support.redis_server import RedisServer
+from tests.support.workers import run_burst
 from tests.workers.fine_tune.tiny_model import conversations
 from workers.fine_tune.settings import FineTuneSettings
 from workers.fine_tune.training import TrainConfig, train_adapter
@@ -119,12 +120,7 @@ def judge_prefers(winner: str, *, flip_with_order: bool = False) -> Callable[[di
 
 async def run_worker_burst(settings: FineTuneSettings) -> WakeableWorker:
     """Run a fine-tune worker until its queue is empty, then close it."""
-    worker = WakeableWorker(**{**worker_kwargs(settings), "burst": True, "poll_delay": 0, "handle_signals": False})
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
-    return worker
+    return await run_burst(worker_kwargs(settings))
 
 
 async def journal(redis: Any, event_type: str) -> list[Envelope]:

@@ -13,6 +13,7 @@ from tests.support.eventually import eventually
 from tests.support.fake_ollama import FakeOllama
 from tests.support.redis_server import RedisServer
 from tests.support.sandbox import real_sandbox
+from tests.support.workers import run_burst
 from workers.tool_forge.settings import ToolForgeSettings
 from workers.tool_forge.worker import worker_kwargs
 
@@ -38,10 +39,4 @@ async def run_forge_once_queued(redis: Any, settings: ToolForgeSettings, **ctx: 
 
 async def run_forge(settings: ToolForgeSettings, **ctx: Any) -> WakeableWorker:
     """Run a tool-forge worker until its queue is empty (burst), then close it."""
-    options = {**worker_kwargs(settings, ctx), "burst": True, "poll_delay": 0, "handle_signals": False}
-    worker = WakeableWorker(**options)
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
-    return worker
+    return await run_burst(worker_kwargs(settings, ctx))
