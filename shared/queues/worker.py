@@ -99,6 +99,12 @@ def redis_settings(url: str) -> RedisSettings:
     return settings
 
 
+def env_redis_settings() -> RedisSettings:
+    """Redis settings from ``BATOS_REDIS_URL``, for a ``WorkerSettings`` class that ``arq --check``
+    reads (the container health check) without running the worker."""
+    return redis_settings(BaseServiceSettings().redis_url)
+
+
 def worker_options(settings: BaseServiceSettings, queue_name: str) -> dict[str, Any]:
     """The keyword arguments every BAT OS worker shares (spread into a ``WorkerSettings``)."""
     return {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from arq.cron import cron
 from arq.worker import func
 
 from shared.events import EventBus
@@ -20,12 +21,14 @@ from shared.keys import JOB_ANSWER_TASK, QUEUE_COGNITION
 from shared.llm import LLMClient
 from shared.personas import PersonaRegistry
 from shared.queues import worker_options
+from shared.queues.worker import env_redis_settings
 from shared.stores.codex import CodexStore
 from shared.stores.interactions import InteractionLog
 from shared.stores.tasks import TaskStore
 from workers.cognition.answer import Cognition
 from workers.cognition.pipeline import PersonaPipeline
 from workers.cognition.settings import CognitionSettings
+from workers.cognition.sweep import fail_abandoned_tasks
 
 CRASH_HEADROOM_TRIES = 3  # arq re-runs a job whose worker died; our own LLM retries come on top
 
@@ -34,6 +37,13 @@ async def answer_task(ctx: dict[str, Any], task_id: str) -> str:
     """Answer one task by id; returns its final status."""
     cognition: Cognition = ctx["cognition"]
     return await cognition.answer(task_id, ctx.get("job_try", 1))
+
+
+async def sweep_abandoned_tasks(ctx: dict[str, Any]) -> int:
+    """Cron: fail tasks whose job arq dropped after the worker died on every try."""
+    cognition: Cognition = ctx["cognition"]
+    return await fail_abandoned_tasks(ctx["redis"], cognition.tasks, cognition.bus,
+                                      ctx["settings"].dissonance_threshold)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -67,6 +77,7 @@ def worker_kwargs(settings: CognitionSettings, ctx: dict[str, Any] | None = None
     return {
         **worker_options(settings, QUEUE_COGNITION),
         "functions": [answer_function(settings)],
+        "cron_jobs": [cron(sweep_abandoned_tasks, name="sweep_abandoned_tasks", second={0}, unique=True)],
         "on_startup": startup,
         "on_shutdown": shutdown,
         "ctx": {**(ctx or {}), "settings": settings},
@@ -81,3 +92,4 @@ class WorkerSettings:
     on_startup = startup
     on_shutdown = shutdown
     queue_name = QUEUE_COGNITION
+    redis_settings = env_redis_settings()  # so `arq --check` (the health check) finds Redis

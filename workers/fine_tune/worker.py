@@ -21,6 +21,7 @@ from shared.keys import JOB_FINE_TUNE, QUEUE_FINE_TUNE
 from shared.llm import LLMClient
 from shared.personas import PersonaRegistry
 from shared.queues import worker_options
+from shared.queues.worker import env_redis_settings
 from shared.stores.fine_tunes import FineTuneStore, fine_tune_id_for_job
 from workers.fine_tune.pipeline import FineTuner
 from workers.fine_tune.settings import FineTuneSettings
@@ -73,4 +74,5 @@ class WorkerSettings:
     on_startup = startup
     on_shutdown = shutdown
     queue_name = QUEUE_FINE_TUNE
+    redis_settings = env_redis_settings()  # so `arq --check` (the health check) finds Redis
     max_jobs = 1

@@ -25,6 +25,7 @@ from shared.keys import JOB_CREATE_TOOL, JOB_INVOKE_TOOL, QUEUE_TOOL_FORGE
 from shared.llm import LLMClient
 from shared.personas import PersonaRegistry
 from shared.queues import worker_options
+from shared.queues.worker import env_redis_settings
 from shared.sandbox import Sandbox
 from shared.tools import ForgeJobStore, LocalInvoker, ToolRegistry, ToolSpec
 from workers.tool_forge.forge import ToolForge
@@ -108,3 +109,4 @@ class WorkerSettings:
     on_startup = startup
     on_shutdown = shutdown
     queue_name = QUEUE_TOOL_FORGE
+    redis_settings = env_redis_settings()  # so `arq --check` (the health check) finds Redis

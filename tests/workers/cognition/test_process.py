@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 
 from shared.stores.tasks import TaskRecord, TaskStatus, TaskStore
 from shared.task_intake import submit_task
@@ -39,5 +42,9 @@ async def test_worker_process_answers_tasks_and_keeps_running_after_a_bad_answer
         assert [t.status for t in fine] == [TaskStatus.SUCCEEDED] * 2
         assert worker.alive()
         assert '"event": "task answered"' in worker.output() and '"event": "task failed"' in worker.output()
+        health = await asyncio.to_thread(  # the container health check, as compose runs it
+            subprocess.run, [sys.executable, "-m", "arq", "--check", "workers.cognition.worker.WorkerSettings"],
+            env={**os.environ, **env}, capture_output=True, text=True, timeout=30)
+        assert health.returncode == 0, health.stdout + health.stderr
     finally:
         assert worker.stop() == 0, worker.output()[-2000:]

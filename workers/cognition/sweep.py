@@ -1,0 +1,43 @@
+"""Fail tasks whose job is gone while their record still says ``running``.
+
+arq runs a job again when the worker running it died, up to ``max_tries``; after that it drops
+the job without calling our code, so the task record would say ``running`` for ever. This
+sweep, an arq cron job (one run per tick across all cognition workers), finds such records:
+status ``running``, and neither the arq job nor its in-progress key exists. Since the job
+function writes the final record before arq deletes the job, such a task can never finish; it is
+marked failed with the reason and ``task_failed`` is published.
+"""
+
+from __future__ import annotations
+
+import time
+
+import structlog
+from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix, job_key_prefix
+
+from shared.events import EventBus
+from shared.stores.tasks import TaskStatus, TaskStore
+from shared.task_intake import answer_job_id
+from workers.cognition.outcome import announce
+
+log = structlog.get_logger(__name__)
+ABANDONED = "abandoned: its job ended without finishing the task (the worker died on every try)"
+
+
+async def fail_abandoned_tasks(redis: ArqRedis, tasks: TaskStore, bus: EventBus, threshold: float,
+                               batch: int = 500) -> int:
+    """Mark every abandoned running task failed; returns how many."""
+    failed = 0
+    for task in await tasks.list(TaskStatus.RUNNING, limit=batch):
+        job_id = answer_job_id(task.id)
+        if await redis.exists(job_key_prefix + job_id, in_progress_key_prefix + job_id):
+            continue  # queued for another try, or being worked on
+        current = await tasks.get(task.id)
+        if current.status != TaskStatus.RUNNING:
+            continue  # finished meanwhile
+        record = await tasks.update(task.id, status=TaskStatus.FAILED, error=ABANDONED, finished_at=time.time())
+        await announce(bus, record, threshold)
+        log.warning("abandoned task failed", task_id=task.id)
+        failed += 1
+    return failed
