@@ -8,8 +8,8 @@ exists (state first), with the task id as arq job id, so enqueueing again is har
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -31,7 +31,7 @@ class TaskStatus(StrEnum):
 class TaskRecord(BaseModel):
     """One task as stored and as served by the API."""
 
-    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = Field(default_factory=lambda: os.urandom(16).hex())
     text: str
     source: str = "api"
     status: TaskStatus = TaskStatus.QUEUED

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 
 from services.api.deps import State
@@ -52,7 +52,8 @@ async def create_task(body: TaskIn, request: Request) -> TaskRecord:
         idempotency=("api", idempotency_key) if idempotency_key else None,
     )
     # a Response skips FastAPI's second validation of an already valid record
-    return JSONResponse(record.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)  # type: ignore[return-value]
+    return Response(record.model_dump_json(), status_code=status.HTTP_202_ACCEPTED,  # type: ignore[return-value]
+                    media_type="application/json")
 
 
 @router.get("/{task_id}", response_model=TaskRecord)
