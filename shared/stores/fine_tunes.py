@@ -60,6 +60,7 @@ class FineTuneRecord(BaseModel):
     dataset_version: str
     state: FineTuneState = FineTuneState.QUEUED
     source: str = "curator"
+    job_id: str | None = Field(default=None, description="the arq job that works on it (set when it runs)")
     attempts: int = 0
     progress: Progress = Field(default_factory=Progress)
     curve: list[tuple[int, float]] = Field(default_factory=list, description="(step, loss) pairs")

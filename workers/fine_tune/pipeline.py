@@ -45,13 +45,15 @@ class FineTuner:
     store: FineTuneStore
     bus: EventBus
 
-    async def run(self, fine_tune_id: str, persona: str, dataset_version: str) -> str:
+    async def run(self, fine_tune_id: str, persona: str, dataset_version: str, job_id: str | None = None) -> str:
         """Run (or finish, or skip) one fine-tune; returns the record's final state."""
         record, _ = await self.store.create(FineTuneRecord(
-            id=fine_tune_id, persona=persona.upper(), dataset_version=dataset_version))
+            id=fine_tune_id, persona=persona.upper(), dataset_version=dataset_version, job_id=job_id))
         if record.terminal:
             log.info("fine_tune.already_done", fine_tune_id=fine_tune_id, state=record.state)
             return record.state
+        if job_id is not None and record.job_id != job_id:
+            await self.store.update(record.id, job_id=job_id)  # what the abandoned-job sweep checks
         stage, tag = "job", None
         try:
             async with asyncio.timeout(self.settings.fine_tune_job_timeout_s):

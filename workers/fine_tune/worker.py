@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from arq.cron import cron
 from arq.worker import func
 
 from shared.events import EventBus
@@ -25,6 +26,7 @@ from shared.queues.worker import env_redis_settings
 from shared.stores.fine_tunes import FineTuneStore, fine_tune_id_for_job
 from workers.fine_tune.pipeline import FineTuner
 from workers.fine_tune.settings import FineTuneSettings
+from workers.fine_tune.sweep import fail_abandoned_fine_tunes
 
 TIMEOUT_HEADROOM_S = 120  # the job records its own timeout before arq cancels it
 
@@ -32,7 +34,14 @@ TIMEOUT_HEADROOM_S = 120  # the job records its own timeout before arq cancels i
 async def fine_tune(ctx: dict[str, Any], persona: str, dataset_version: str, fine_tune_id: str | None = None) -> str:
     """Fine-tune ``persona`` on a sealed dataset version; returns the record's final state."""
     tuner: FineTuner = ctx["fine_tuner"]
-    return await tuner.run(fine_tune_id or fine_tune_id_for_job(ctx["job_id"]), persona, dataset_version)
+    return await tuner.run(fine_tune_id or fine_tune_id_for_job(ctx["job_id"]), persona, dataset_version,
+                           job_id=ctx["job_id"])
+
+
+async def sweep_abandoned_fine_tunes(ctx: dict[str, Any]) -> int:
+    """Cron: fail fine-tunes whose job arq dropped after the worker died on every try."""
+    tuner: FineTuner = ctx["fine_tuner"]
+    return await fail_abandoned_fine_tunes(ctx["redis"], tuner.store, tuner.bus)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -60,6 +69,7 @@ def worker_kwargs(settings: FineTuneSettings, ctx: dict[str, Any] | None = None)
     return {
         **worker_options(settings, QUEUE_FINE_TUNE),
         "functions": [job],
+        "cron_jobs": [cron(sweep_abandoned_fine_tunes, name="sweep_abandoned_fine_tunes", second={30}, unique=True)],
         "on_startup": startup,
         "on_shutdown": shutdown,
         "ctx": {**(ctx or {}), "settings": settings},

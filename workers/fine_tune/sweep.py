@@ -1,0 +1,36 @@
+"""Fail fine-tunes whose job is gone while their record is not finished.
+
+A worker killed mid-job has its job run again by arq, up to ``fine_tune_max_tries``; after that
+arq drops the job without calling our code and the record would stay ``training`` for ever.
+This sweep (an arq cron job, one run per tick across fine-tune workers) fails such records:
+not terminal, their job id known, and neither the arq job nor its in-progress key exists. The
+persona keeps its model and the dataset version stays re-runnable (``POST /v1/fine-tunes``).
+"""
+
+from __future__ import annotations
+
+import structlog
+from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix, job_key_prefix
+
+from shared.events import EventBus
+from shared.stores.fine_tunes import FineTuneStore
+from workers.fine_tune import swap
+
+log = structlog.get_logger(__name__)
+ABANDONED = "abandoned: its job ended without finishing (the worker died on every try)"
+
+
+async def fail_abandoned_fine_tunes(redis: ArqRedis, store: FineTuneStore, bus: EventBus, batch: int = 200) -> int:
+    """Mark every abandoned fine-tune failed; returns how many."""
+    failed = 0
+    for record in await store.list(limit=batch):
+        if record.terminal or record.job_id is None:
+            continue
+        if await redis.exists(job_key_prefix + record.job_id, in_progress_key_prefix + record.job_id):
+            continue  # queued for another try, or being worked on
+        if (await store.get(record.id)).terminal:
+            continue  # finished meanwhile
+        await swap.fail(store, bus, record, ABANDONED)
+        failed += 1
+    return failed
