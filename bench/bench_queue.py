@@ -40,6 +40,7 @@ settings = BaseServiceSettings(redis_url=url, queue_poll_delay_s=poll)
 opts = {**worker_options(settings, "bench:queue"), "functions": [started, noop], "keep_result": 0}
 if kind == "arq":
     opts.update(poll_delay=poll, max_jobs=10)  # arq's own loop, arq's default concurrency
+    opts.pop("in_progress_lease_s")  # ours alone
     Worker(**opts).run()
 else:
     WakeableWorker(**opts).run()

@@ -52,6 +52,9 @@ class BaseServiceSettings(BaseSettings):
     queue_poll_delay_s: float = Field(default=1.0, gt=0)
     queue_health_check_interval_s: int = Field(default=30, ge=1)
     queue_job_completion_wait_s: int = Field(default=20, ge=0)
+    # A running job's claim is renewed in leases of this length (shared/queues/worker.py), so the
+    # job of a worker killed mid-run is run again within a lease, not after its whole timeout.
+    queue_in_progress_lease_s: float = Field(default=60.0, ge=1.0)
 
     data_dir: str = "./var/data"
 

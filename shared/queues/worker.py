@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 from arq.connections import RedisSettings
+from arq.constants import in_progress_key_prefix
 from arq.worker import Worker, get_kwargs
 
 from shared.keys import queue_wakeup_channel
@@ -24,12 +25,19 @@ log = structlog.get_logger(__name__)
 
 
 class WakeableWorker(Worker):
-    """arq worker with push wake-ups; otherwise arq's semantics, unchanged."""
+    """arq worker with push wake-ups and leased jobs; otherwise arq's semantics, unchanged.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    ``in_progress_lease_s``: arq marks a running job with an in-progress key that lives for the
+    longest job timeout + 10 s, so the job of a worker killed mid-run waits that long (hours for
+    training) before another worker may run it again. With a lease, this worker keeps the key
+    alive in short renewals instead; a dead worker's job is free again within one lease.
+    """
+
+    def __init__(self, *args: Any, in_progress_lease_s: float | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._wake = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
+        self._lease_s = in_progress_lease_s
 
     async def main(self) -> None:  # mirrors arq.Worker.main with the sleep replaced by a wake-up wait
         if self._pool is None:
@@ -47,6 +55,7 @@ class WakeableWorker(Worker):
         if self.on_startup:
             await self.on_startup(self.ctx)
         self._listener = asyncio.create_task(self._listen_for_wakeups())
+        renewer = asyncio.create_task(self._renew_leases()) if self._lease_s else None
         try:
             while True:
                 self._wake.clear()
@@ -65,8 +74,21 @@ class WakeableWorker(Worker):
                 except TimeoutError:
                     pass
         finally:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
+            for task in (self._listener, renewer):
+                if task is not None:
+                    task.cancel()
+            await asyncio.gather(*(t for t in (self._listener, renewer) if t is not None), return_exceptions=True)
+
+    async def _renew_leases(self) -> None:
+        assert self._lease_s is not None
+        lease_ms = int(self._lease_s * 1000)
+        while True:
+            try:
+                for job_id in list(self.job_tasks):
+                    await self.pool.pexpire(in_progress_key_prefix + job_id, lease_ms)
+            except Exception as exc:  # Redis away: the next round renews; the lease covers three rounds
+                log.warning("in-progress lease not renewed", error=str(exc))
+            await asyncio.sleep(self._lease_s / 3)
 
     def _release_sem_dec_counter_on_complete(self) -> None:
         super()._release_sem_dec_counter_on_complete()
@@ -116,6 +138,7 @@ def worker_options(settings: BaseServiceSettings, queue_name: str) -> dict[str, 
         "health_check_interval": settings.queue_health_check_interval_s,
         "job_completion_wait": settings.queue_job_completion_wait_s,
         "max_jobs": 100,
+        "in_progress_lease_s": settings.queue_in_progress_lease_s,
     }
 
 

@@ -77,3 +77,31 @@ async def test_health_check_key_is_written(redis, settings: BaseServiceSettings)
     health = await redis.get(QUEUE + ":health-check")
     await worker.close()
     assert health is not None and b"j_complete=" in health and b"queued=" in health
+
+
+async def slow(ctx: dict[str, object]) -> str:
+    await asyncio.sleep(1.2)
+    return "done"
+
+
+async def test_a_running_job_holds_a_short_renewed_lease(redis, settings: BaseServiceSettings) -> None:
+    worker = make_worker(settings, functions=[slow], burst=False, in_progress_lease_s=0.6)
+    running = asyncio.create_task(worker.main())
+    try:
+        job = await enqueue(redis, QUEUE, "slow", idempotency_key="slow-1")
+        assert job is not None
+        key = "arq:in-progress:slow-1"
+        ttls = []
+        while len(ttls) < 8:
+            ttl = await redis.pttl(key)
+            if ttl > 0:
+                ttls.append(ttl)
+            await asyncio.sleep(0.1)
+        assert await job.result(timeout=5) == "done"
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await worker.close()
+    # arq's own claim would live for the job timeout + 10 s (310 s); the lease keeps it under 0.6 s,
+    # renewed all through the 1.2 s run
+    assert max(ttls[2:]) <= 600 and len(ttls) == 8

@@ -30,6 +30,10 @@ def _training_pid(worker: ServiceProcess) -> int | None:
     return None
 
 
+async def _released(redis, job_id: str) -> bool:
+    return not await redis.exists(in_progress_key_prefix + job_id)
+
+
 def _gone(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -46,6 +50,7 @@ async def test_a_killed_worker_leaves_no_model_and_the_job_reruns_to_success(
     job_id = fine_tune_idempotency_key(VERSION)
     await enqueue(redis, QUEUE_FINE_TUNE, JOB_FINE_TUNE, "BRICK", VERSION, idempotency_key=job_id)
 
+    ft_env = {**ft_env, "BATOS_QUEUE_IN_PROGRESS_LEASE_S": "2"}
     endless = ServiceProcess("workers.fine_tune", {**ft_env, "BATOS_TRAIN_MAX_STEPS": "100000"}, name="ft-doomed")
     endless.start()
     try:
@@ -65,9 +70,9 @@ async def test_a_killed_worker_leaves_no_model_and_the_job_reruns_to_success(
     assert [r for r in fake_ollama.requests if r["path"] in ("/api/blobs", "/api/create")] == []
     assert await PersonaRegistry.from_settings(redis, ft_settings).current_model("BRICK") == BASE
 
-    # arq runs the job again once the dead worker's in-progress key expires (its job timeout + 10 s);
-    # the test expires it now instead of waiting.
-    assert await redis.delete(in_progress_key_prefix + job_id) == 1
+    # the dead worker's lease on the job runs out (2 s here), and a new worker runs it again
+    assert await redis.exists(in_progress_key_prefix + job_id)
+    await eventually(lambda: _released(redis, job_id), within_s=10, every=0.1)
     healthy = ServiceProcess("workers.fine_tune", ft_env, name="ft-rerun")
     healthy.start()
     try:
