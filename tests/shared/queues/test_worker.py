@@ -80,7 +80,7 @@ async def test_health_check_key_is_written(redis, settings: BaseServiceSettings)
 
 
 async def slow(ctx: dict[str, object]) -> str:
-    await asyncio.sleep(1.2)
+    await asyncio.sleep(1.5)
     return "done"
 
 
@@ -90,18 +90,18 @@ async def test_a_running_job_holds_a_short_renewed_lease(redis, settings: BaseSe
     try:
         job = await enqueue(redis, QUEUE, "slow", idempotency_key="slow-1")
         assert job is not None
-        key = "arq:in-progress:slow-1"
-        ttls = []
-        while len(ttls) < 8:
-            ttl = await redis.pttl(key)
+        ttls: list[int] = []  # the claim's TTL (ms), sampled while the job runs
+        while not await redis.exists("arq:result:slow-1"):
+            ttl = await redis.pttl("arq:in-progress:slow-1")
             if ttl > 0:
                 ttls.append(ttl)
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.05)
         assert await job.result(timeout=5) == "done"
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
         await worker.close()
-    # arq's own claim would live for the job timeout + 10 s (310 s); the lease keeps it under 0.6 s,
-    # renewed all through the 1.2 s run
-    assert max(ttls[2:]) <= 600 and len(ttls) == 8
+    # arq's own claim lives for the job timeout + 10 s (310 s); renewed leases keep it under 0.6 s
+    # all through the 1.5 s run, once the first renewal (within 0.2 s of the start) has come
+    assert len(ttls) >= 5
+    assert max(ttls[len(ttls) // 2:]) <= 600
