@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -63,15 +64,16 @@ def fake_ollama(fake_ollama_server: FakeOllama) -> FakeOllama:
 
 
 @pytest.fixture
-def settings(live_redis: RedisServer, fake_ollama: FakeOllama) -> BaseServiceSettings:
+def settings(live_redis: RedisServer, fake_ollama: FakeOllama, tmp_path: Path) -> BaseServiceSettings:
     return BaseServiceSettings(redis_url=live_redis.url, ollama_host=fake_ollama.host, environment="test",
-                               llm_timeout_s=5.0)
+                               llm_timeout_s=5.0, data_dir=str(tmp_path))
 
 
 @pytest.fixture
-def api_settings(live_redis: RedisServer, fake_ollama: FakeOllama) -> ApiSettings:
+def api_settings(live_redis: RedisServer, fake_ollama: FakeOllama, tmp_path: Path) -> ApiSettings:
+    """The API's settings; its data directory (datasets) is the test's ``tmp_path``."""
     return ApiSettings(redis_url=live_redis.url, ollama_host=fake_ollama.host, environment="test",
-                       api_token=API_TOKEN, api_max_task_chars=2_000)  # type: ignore[arg-type]
+                       api_token=API_TOKEN, api_max_task_chars=2_000, data_dir=str(tmp_path))  # type: ignore[arg-type]
 
 
 @pytest.fixture

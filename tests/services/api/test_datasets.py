@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 
-from services.api.app import create_app
 from shared.datasets import DatasetStore
-from tests.conftest import API_TOKEN
 from tests.services.curator.helpers import (
     ScriptedAlfred,
     append_all,
@@ -20,20 +15,6 @@ from tests.services.curator.helpers import (
     wait_until,
 )
 from tests.shared.datasets.helpers import sample
-from tests.support.uvicorn_thread import UvicornThread
-
-
-@pytest.fixture
-async def api(api_settings, redis, tmp_path) -> AsyncIterator[httpx.AsyncClient]:
-    """The API over real HTTP, its data directory in ``tmp_path`` (not the default ./var/data)."""
-    server = UvicornThread(create_app(api_settings.model_copy(update={"data_dir": str(tmp_path)})))
-    server.start()
-    try:
-        async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {API_TOKEN}"},
-                                     timeout=10) as client:
-            yield client
-    finally:
-        server.stop()
 
 
 async def test_versions_stats_and_a_sample_page(api: httpx.AsyncClient, redis, tmp_path) -> None:

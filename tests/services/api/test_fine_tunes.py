@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 import pytest
 
@@ -14,12 +12,6 @@ from shared.personas import PersonaRegistry
 from shared.settings import BaseServiceSettings
 from shared.stores.fine_tunes import FineTuneStore
 from tests.workers.fine_tune.fixtures import seal_dataset
-
-
-@pytest.fixture
-def api_settings(api_settings: ApiSettings, tmp_path: Path) -> ApiSettings:
-    """The API reading its dataset versions from ``tmp_path``."""
-    return api_settings.model_copy(update={"data_dir": str(tmp_path / "data")})
 
 
 async def test_a_manual_fine_tune_is_queued_and_readable(
