@@ -14,9 +14,9 @@ import time
 
 import structlog
 from arq.connections import ArqRedis
-from arq.constants import in_progress_key_prefix, job_key_prefix
 
 from shared.events import EventBus
+from shared.queues.jobs import job_in_flight
 from shared.stores.tasks import TaskStatus, TaskStore
 from shared.task_intake import answer_job_id
 from workers.cognition.outcome import announce
@@ -30,9 +30,8 @@ async def fail_abandoned_tasks(redis: ArqRedis, tasks: TaskStore, bus: EventBus,
     """Mark every abandoned running task failed; returns how many."""
     failed = 0
     for task in await tasks.list(TaskStatus.RUNNING, limit=batch):
-        job_id = answer_job_id(task.id)
-        if await redis.exists(job_key_prefix + job_id, in_progress_key_prefix + job_id):
-            continue  # queued for another try, or being worked on
+        if await job_in_flight(redis, answer_job_id(task.id)):
+            continue
         current = await tasks.get(task.id)
         if current.status != TaskStatus.RUNNING:
             continue  # finished meanwhile

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import structlog
 from arq.connections import ArqRedis
-from arq.constants import in_progress_key_prefix, job_key_prefix
 
 from shared.events import EventBus
+from shared.queues.jobs import job_in_flight
 from shared.stores.fine_tunes import FineTuneStore
 from workers.fine_tune import swap
 
@@ -27,8 +27,8 @@ async def fail_abandoned_fine_tunes(redis: ArqRedis, store: FineTuneStore, bus: 
     for record in await store.list(limit=batch):
         if record.terminal or record.job_id is None:
             continue
-        if await redis.exists(job_key_prefix + record.job_id, in_progress_key_prefix + record.job_id):
-            continue  # queued for another try, or being worked on
+        if await job_in_flight(redis, record.job_id):
+            continue
         if (await store.get(record.id)).terminal:
             continue  # finished meanwhile
         await swap.fail(store, bus, record, ABANDONED)
