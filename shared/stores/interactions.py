@@ -56,6 +56,3 @@ class InteractionLog:
         """Newest first, for inspection and tests."""
         entries = await self._redis.xrevrange(INTERACTIONS_STREAM, count=count)
         return [Interaction.model_validate_json(fields[b"interaction"]) for _id, fields in entries]
-
-    async def length(self) -> int:
-        return int(await self._redis.xlen(INTERACTIONS_STREAM))
