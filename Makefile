@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup run run-demo test test-fast lint bench compose-check clean
+.PHONY: help setup run test test-fast lint bench compose-check clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -11,11 +11,8 @@ help:  ## list the targets
 setup:  ## venv with every extra, redis-server (idempotent)
 	@bash scripts/setup.sh
 
-run: setup  ## run Redis, the API and every service/worker on this machine (Ctrl-C stops)
+run: setup  ## run Redis, the local LLM server (unless BATOS_OLLAMA_HOST is set), the API and every service/worker
 	@bash scripts/run_local.sh
-
-run-demo: setup  ## like run, with the Ollama-protocol stand-in instead of a real Ollama
-	@BATOS_FAKE_OLLAMA=1 bash scripts/run_local.sh
 
 test:  ## set up everything the tests need (Docker+gVisor, unsloth venv), then run them all
 	@bash scripts/setup.sh --test

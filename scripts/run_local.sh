@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Run the whole system on this machine, without compose: a Redis (started if none answers),
-# the API, and every service and worker that exists in this checkout, each its own process.
-# Ctrl-C stops them all. Logs: var/log/<name>.log.
+# the API, and every service and worker, each its own process. Ctrl-C stops them all.
+# Logs: var/log/<name>.log (appended; each run starts with a marker line).
 #   BATOS_API_TOKEN   bearer token (generated into var/api_token when unset)
-#   BATOS_OLLAMA_HOST where Ollama answers (default http://localhost:11434)
-#   BATOS_FAKE_OLLAMA=1  start the Ollama-protocol stand-in from the tests instead (a demo
-#                     without a GPU: answers are canned, nothing is learned)
+#   BATOS_OLLAMA_HOST where a real Ollama answers. Unset: the local LLM server
+#                     (services/local_llm, SmolLM2-135M) is started on 127.0.0.1:11434 and the
+#                     local CPU profile (deploy/profiles/local-cpu.env) is loaded.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
@@ -22,30 +22,41 @@ if [[ -z "${BATOS_API_TOKEN:-}" ]]; then
 fi
 export BATOS_API_TOKEN
 
+LOCAL_LLM=0
+if [[ -z "${BATOS_OLLAMA_HOST:-}" ]]; then
+    LOCAL_LLM=1
+    while IFS='=' read -r key value; do  # the profile, without overriding what is already set
+        [[ -z "${key}" || "${key}" == \#* || -n "${!key:-}" ]] && continue
+        export "${key}=${value}"
+    done <deploy/profiles/local-cpu.env
+    export BATOS_LOCAL_LLM_PORT="${BATOS_LOCAL_LLM_PORT:-11434}"
+    export BATOS_OLLAMA_HOST="http://127.0.0.1:${BATOS_LOCAL_LLM_PORT}"
+fi
+
 pids=()
 cleanup() { trap - EXIT INT TERM; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
 start() {  # start NAME MODULE
-    "${PY}" -m "$2" >"var/log/$1.log" 2>&1 &
+    echo "=== $(date -u +%FT%TZ) make run: starting $1" >>"var/log/$1.log"
+    "${PY}" -m "$2" >>"var/log/$1.log" 2>&1 &
     pids+=("$!")
     echo "  $1 (pid $!): var/log/$1.log"
 }
 
-if [[ "${BATOS_FAKE_OLLAMA:-0}" == "1" ]]; then
-    export BATOS_OLLAMA_HOST="http://127.0.0.1:11435"
-    start fake-ollama tests.support.fake_ollama
+echo "starting BAT OS (Redis ${BATOS_REDIS_URL}, LLM ${BATOS_OLLAMA_HOST}):"
+if [[ "${LOCAL_LLM}" == "1" ]]; then
+    start llm-server services.local_llm
 fi
-echo "starting BAT OS (Redis ${BATOS_REDIS_URL}, Ollama ${BATOS_OLLAMA_HOST:-http://localhost:11434}):"
 start api services.api
 for entry in cognition:workers.cognition motivator:services.motivator curator:services.curator \
              tool-forge:workers.tool_forge fine-tune:workers.fine_tune; do
-    name="${entry%%:*}"; module="${entry#*:}"
-    if [[ -f "${module//.//}/__main__.py" ]]; then
-        start "${name}" "${module}"
-    fi
+    start "${entry%%:*}" "${entry#*:}"
 done
 echo
+if [[ "${LOCAL_LLM}" == "1" ]]; then
+    echo "LLM: the local server with SmolLM2-135M (the first start prepares the model: ~30 s; see var/log/llm-server.log)"
+fi
 echo "API: http://${BATOS_API_HOST}:${BATOS_API_PORT}  (token in var/api_token)"
 echo "  curl -H \"Authorization: Bearer \$(cat var/api_token)\" -H 'Content-Type: application/json' \\"
 echo "       -d '{\"text\": \"What is entropy?\"}' http://${BATOS_API_HOST}:${BATOS_API_PORT}/v1/tasks"

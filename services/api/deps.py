@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from services.api.settings import ApiSettings
 from shared.events import EventBus
+from shared.llm import LLMClient
 from shared.personas import PersonaRegistry
 from shared.stores.tasks import TaskStore
 
@@ -21,6 +22,7 @@ class AppState:
     bus: EventBus
     tasks: TaskStore
     personas: PersonaRegistry
+    llm: LLMClient  # only to tell /healthz whether the LLM server answers
 
 
 async def get_state(request: Request) -> AppState:  # async: FastAPI runs sync dependencies in threads

@@ -37,7 +37,7 @@ class Rubric(BaseModel):
     creative_synthesis: float = _Score
     task_efficacy: float = _Score
     golden_score: float = _Score
-    reasons: str = Field(min_length=1, max_length=4_000, pattern=r"\S")
+    reasons: str = Field(min_length=1, max_length=400, pattern=r"\S")
 
 
 @dataclass(frozen=True)

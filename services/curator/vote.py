@@ -30,7 +30,7 @@ class VoteAnswer(BaseModel):
     model_config = ConfigDict(strict=True)
 
     persona: Literal["BRICK", "ROBIN"]
-    reason: str = Field(default="", max_length=2_000)
+    reason: str = Field(default="", max_length=300)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,22 @@ def curiosity(event_id: str, payload: ToolCreated) -> Goal:
     return Goal("curiosity", text, key=f"tool:{payload.tool_name}:{payload.version}", caused_by=event_id)
 
 
-def proactive(idle_since: str) -> Goal:
-    return Goal("proactive", "Review recent system activities and propose one area for self-improvement.",
-                key=f"idle:{idle_since}")
+# The seed's one proactive goal, then questions that vary what the personas practise on (an
+# idle system otherwise answers the same text again and again: nothing new to curate).
+PROACTIVE_GOALS: tuple[str, ...] = (
+    "Review recent system activities and propose one area for self-improvement.",
+    "Explain one principle of clear reasoning and give an example of applying it.",
+    "What makes an answer helpful? Give three concrete qualities and why each matters.",
+    "Describe how to check a calculation for mistakes, step by step.",
+    "Explain the difference between a fact and an opinion, with one example of each.",
+    "How should an assistant respond when it does not know the answer? Explain briefly.",
+    "Summarise how to break a large problem into smaller steps.",
+    "Explain why the sky appears blue in simple terms.",
+    "Give a short, practical tip for learning a new skill and explain why it works.",
+    "What is a good way to compare two solutions to the same problem?",
+)
+
+
+def proactive(idle_since: str, number: int = 0) -> Goal:
+    """The ``number``-th proactive goal (0: the seed's); keyed on the idle period it ends."""
+    return Goal("proactive", PROACTIVE_GOALS[number % len(PROACTIVE_GOALS)], key=f"idle:{idle_since}")

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 
 from services.motivator.goals import proactive
 from services.motivator.submit import GoalSubmitter
-from shared.keys import LAST_ACTIVITY, QUEUE_COGNITION
+from shared.keys import LAST_ACTIVITY, MOTIVATOR_PROACTIVE_COUNTER, QUEUE_COGNITION
 from shared.stores.tasks import TaskRecord
 
 log = structlog.get_logger(__name__)
@@ -53,6 +53,9 @@ class IdleTrigger:
         period = (since, int(self._clock() // 3600))
         if period == self._refused:  # already refused and reported this period and hour
             return None
-        task = await self._submitter.submit(proactive(since))
+        number = int(await self._redis.get(MOTIVATOR_PROACTIVE_COUNTER) or 0)
+        task = await self._submitter.submit(proactive(since, number))
+        if task is not None and task.text == proactive(since, number).text:
+            await self._redis.incr(MOTIVATOR_PROACTIVE_COUNTER)  # the next period asks something else
         self._refused = None if task else period
         return task

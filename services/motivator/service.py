@@ -4,7 +4,8 @@
 
 Subscribes durably (consumer group ``MOTIVATOR_GROUP``, so replicas split events and a
 restarted one catches up) to ``high_cognitive_dissonance`` (-> an inquiry task) and
-``tool_created`` (-> a curiosity task), and runs the idle trigger on a timer.
+``tool_created`` (-> a curiosity task), and runs the idle trigger on a timer, which also
+submits a tool idea to the forge now and then (``motivator_forge_every_s``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from services.motivator.budget import HourlyBudget
 from services.motivator.idle import IdleTrigger
 from services.motivator.settings import MotivatorSettings
 from services.motivator.submit import GoalSubmitter
+from services.motivator.tool_ideas import ToolIdeas
 from shared.events import Envelope, EventBus
 from shared.events.payloads import HighCognitiveDissonance, ToolCreated
 from shared.keys import MOTIVATOR_GROUP, EventType
@@ -37,6 +39,7 @@ class Motivator:
         self.submitter = GoalSubmitter(redis, TaskStore(redis), bus, budget,
                                        settings.motivator_max_inquiry_depth)
         self.idle = IdleTrigger(redis, self.submitter, settings.motivator_idle_after_s)
+        self.tool_ideas = ToolIdeas(redis, settings.motivator_forge_every_s)
         self.bus = bus
         self.settings = settings
 
@@ -57,6 +60,7 @@ class Motivator:
         while not stop.is_set():
             try:
                 await self.idle.check()
+                await self.tool_ideas.maybe_submit()
             except Exception:  # Redis away, a bad value: log, keep the timer going
                 log.exception("idle check failed")
             with contextlib.suppress(TimeoutError):

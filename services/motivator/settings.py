@@ -17,6 +17,8 @@ class MotivatorSettings(BaseServiceSettings):
     # inquiry-about-inquiry may go (an API task is depth 0, its inquiry depth 1 ...).
     motivator_hourly_cap: int = Field(default=30, ge=0)
     motivator_max_inquiry_depth: int = Field(default=2, ge=0)
+    # Ask the tool forge for the next built-in tool idea this often (all replicas together); 0: never.
+    motivator_forge_every_s: float = Field(default=0.0, ge=0.0)
     # Consumer name in the events group: None -> hostname-pid (distinct per replica).
     motivator_consumer_name: str | None = None
     # An event held this long by a replica that died is claimed by another.

@@ -54,6 +54,14 @@ class FineTuneFailed(Payload):
     reason: str
 
 
+class FineTuneSuperseded(Payload):
+    persona: str
+    fine_tune_id: str
+    dataset_version: str
+    newer_version: str
+    reason: str
+
+
 class FineTuneProgress(Payload):
     fine_tune_id: str
     persona: str
@@ -121,6 +129,7 @@ PAYLOAD_MODELS: dict[str, type[Payload]] = {
     EventType.TOOL_CREATED: ToolCreated,
     EventType.MODEL_TUNED: ModelTuned,
     EventType.FINE_TUNE_FAILED: FineTuneFailed,
+    EventType.FINE_TUNE_SUPERSEDED: FineTuneSuperseded,
     EventType.FINE_TUNE_PROGRESS: FineTuneProgress,
 }
 

@@ -94,6 +94,16 @@ class LLMClient:
         return ChatReply(model=model, content=content, tool_calls=calls,
                          duration_s=time.perf_counter() - started)
 
+    async def ping(self) -> list[str]:
+        """The models the server has loaded now (``/api/ps``); ``LLMUnreachable`` when it does not answer."""
+        try:
+            running = await self._client.ps()
+        except (ConnectionError, httpx.TransportError) as exc:
+            raise LLMUnreachable(f"Ollama at {self.host} did not answer: {exc}") from exc
+        except ollama.ResponseError as exc:
+            raise LLMUnreachable(f"Ollama at {self.host} answered HTTP {exc.status_code}: {exc.error}") from exc
+        return [m.model or "" for m in running.models]
+
     async def chat_structured(self, model: str, messages: list[dict[str, Any]], schema: type[M]) -> M:
         """Ask for JSON matching ``schema`` (sent as ``format=``) and validate the answer."""
         reply = await self.chat(model, messages, format=schema.model_json_schema())

@@ -6,11 +6,16 @@ stored *pending* and is never applied by the machine: only :meth:`CodexStore.dec
 by a human through the API, applies one. Approval appends the amendment as a new section and
 bumps the version in the same Lua call that checks the proposal is still pending, so two
 reviewers racing cannot apply it twice. A proposal's id is derived from the task that made it,
-so a retried job proposes once.
+so a retried job proposes once. A proposal whose text (title and amendment, normalised: case,
+punctuation and spacing ignored) repeats a pending or rejected one is merged into it (its
+``repeats`` count grows, the repeating task is kept in ``repeated_by``) instead of filed again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -19,7 +24,7 @@ from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
 from shared.errors import InvalidInput, NotFound
-from shared.keys import CODEX, CODEX_PROPOSALS, codex_proposal_key
+from shared.keys import CODEX, CODEX_PROPOSAL_TEXTS, CODEX_PROPOSALS, codex_proposal_key
 
 DEFAULT_CODEX_PATH = Path(__file__).resolve().parents[2] / "deploy" / "codex.md"
 
@@ -51,13 +56,24 @@ class CodexProposal(BaseModel):
     decided_at: float | None = None
     note: str | None = None
     applied_version: int | None = None
+    repeats: int = Field(default=0, description="later proposals of the same text merged into this one")
+    repeated_by: list[str] = Field(default_factory=list, description="the tasks that repeated it (newest 20)")
 
     def to_hash(self) -> dict[str, str]:
-        return {k: str(v) for k, v in self.model_dump(mode="json").items() if v is not None}
+        return {k: json.dumps(v) if isinstance(v, list) else str(v)
+                for k, v in self.model_dump(mode="json").items() if v is not None}
 
     @classmethod
     def from_hash(cls, raw: dict[bytes, bytes]) -> CodexProposal:
-        return cls.model_validate({k.decode(): v.decode() for k, v in raw.items()})
+        fields: dict[str, object] = {k.decode(): v.decode() for k, v in raw.items()}
+        fields["repeated_by"] = json.loads(str(fields.get("repeated_by") or "[]"))
+        return cls.model_validate(fields)
+
+
+def text_fingerprint(title: str, amendment: str) -> str:
+    """What makes two proposals the same: their words, ignoring case, punctuation and spacing."""
+    words = " ".join(re.findall(r"\w+", f"{title}\n{amendment}".lower()))
+    return hashlib.sha256(words.encode()).hexdigest()[:32]
 
 
 def proposal_id_for(task_id: str) -> str:
@@ -72,12 +88,27 @@ end
 return redis.call('HMGET', KEYS[1], 'text', 'version', 'updated_at')
 """
 
-# KEYS: proposal, index. ARGV: id, created_at, field/value pairs
+# KEYS: proposal, index, text index. ARGV: id, created_at, fingerprint, proposal key prefix,
+# repeating task id, field/value pairs. Returns {1, id} created, {0, id} exists, {2, other id} merged.
 _PROPOSE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0, ARGV[1]} end
+local same = redis.call('HGET', KEYS[3], ARGV[3])
+if same then
+  local other = ARGV[4] .. same
+  local status = redis.call('HGET', other, 'status')
+  if status == 'pending' or status == 'rejected' then
+    redis.call('HINCRBY', other, 'repeats', 1)
+    local by = cjson.decode(redis.call('HGET', other, 'repeated_by') or '[]')
+    table.insert(by, ARGV[5])
+    while #by > 20 do table.remove(by, 1) end
+    redis.call('HSET', other, 'repeated_by', cjson.encode(by))
+    return {2, same}
+  end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-return 1
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[1])
+return {1, ARGV[1]}
 """
 
 # KEYS: proposal, codex. ARGV: approve (1/0), now, note, seed text
@@ -128,13 +159,22 @@ class CodexStore:
         return Codex(text=text, version=int(version), updated_at=float(updated_at))
 
     async def propose(self, proposal: CodexProposal) -> tuple[CodexProposal, bool]:
-        """Store a pending proposal; returns the stored one and whether this call created it."""
+        """Store a pending proposal; returns the stored one and whether this call created it.
+
+        Returns the existing proposal (not created) for a repeated id, or for a repeated text
+        of a pending or rejected proposal, which it is merged into.
+        """
         pending = proposal.model_copy(update={"status": ProposalStatus.PENDING, "decided_at": None,
-                                              "note": None, "applied_version": None})
+                                              "note": None, "applied_version": None, "repeats": 0,
+                                              "repeated_by": []})
         flat = [part for pair in pending.to_hash().items() for part in pair]
-        created = await self._propose(keys=[codex_proposal_key(pending.id), CODEX_PROPOSALS],
-                                      args=[pending.id, pending.created_at, *flat])
-        return (pending, True) if created else (await self.get_proposal(pending.id), False)
+        fingerprint = text_fingerprint(pending.title, pending.amendment)
+        outcome, stored_id = await self._propose(
+            keys=[codex_proposal_key(pending.id), CODEX_PROPOSALS, CODEX_PROPOSAL_TEXTS],
+            args=[pending.id, pending.created_at, fingerprint, codex_proposal_key(""), pending.task_id, *flat])
+        if int(outcome) == 1:
+            return pending, True
+        return await self.get_proposal(stored_id.decode() if isinstance(stored_id, bytes) else str(stored_id)), False
 
     async def get_proposal(self, proposal_id: str) -> CodexProposal:
         raw = await self._redis.hgetall(codex_proposal_key(proposal_id))

@@ -39,9 +39,11 @@ class FineTuneState(StrEnum):
     SWAPPED = "swapped"
     REJECTED = "rejected"
     FAILED = "failed"
+    SUPERSEDED = "superseded"  # a newer version was sealed for the persona while this one waited
 
 
-TERMINAL_STATES = frozenset({FineTuneState.SWAPPED, FineTuneState.REJECTED, FineTuneState.FAILED})
+TERMINAL_STATES = frozenset({FineTuneState.SWAPPED, FineTuneState.REJECTED, FineTuneState.FAILED,
+                             FineTuneState.SUPERSEDED})
 
 
 class Progress(BaseModel):

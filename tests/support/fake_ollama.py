@@ -282,17 +282,3 @@ def _instance_of(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> 
         return True
     return "ok"
 
-
-def main() -> None:
-    """``python -m tests.support.fake_ollama [PORT]``: a stand-in Ollama for demos without a GPU."""
-    import sys
-
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 11435
-    fake = FakeOllama(models=["llama3.2:3b"], port=port, schema_defaults=True)
-    fake.start()
-    print(f"fake Ollama on {fake.host} (canned answers)", flush=True)
-    threading.Event().wait()
-
-
-if __name__ == "__main__":
-    main()

@@ -63,7 +63,7 @@ class Cognition:
             await announce(self.bus, task, self.settings.dissonance_threshold)
             return task.status
         task = await self.tasks.update(task_id, status=TaskStatus.RUNNING, started_at=time.time(),
-                                       attempts=task.attempts + 1, error=None)
+                                       attempts=task.attempts + 1)  # a retry keeps its last error visible
         await self._touch()
         started = time.perf_counter()
         try:
@@ -111,6 +111,7 @@ class Cognition:
                 proposal = await propose_amendment(self.llm, self.personas, self.codex, task,
                                                    answered.response)
                 outcome.proposal_id = proposal.id if proposal else None
+                outcome.proposal_merged = proposal is not None and proposal.task_id != task.id
             except LLMBadAnswer as exc:
                 outcome.degraded.append(f"no codex proposal: {exc}")
             outcome.timings_s["codex_draft"] = round(time.perf_counter() - t0, 6)

@@ -15,7 +15,7 @@ from shared.personas import PersonaRegistry
 
 class DissonanceVerdict(BaseModel):
     dissonance: float = Field(ge=0.0, le=1.0, description="0: BRICK and ROBIN agree; 1: they contradict")
-    reason: str = Field(default="", description="one sentence: where they disagree, if anywhere")
+    reason: str = Field(default="", max_length=300, description="one sentence: where they disagree, if anywhere")
 
 
 def verdict_prompt(task: str, brick: str, robin: str) -> str:

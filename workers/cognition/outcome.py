@@ -27,6 +27,7 @@ class TaskOutcome(BaseModel):
     contributions: list[Contribution] = Field(default_factory=list)
     degraded: list[str] = Field(default_factory=list, description="what went wrong without failing the task")
     proposal_id: str | None = None
+    proposal_merged: bool = Field(default=False, description="the draft repeated an open or rejected proposal")
 
 
 async def announce(bus: EventBus, task: TaskRecord, threshold: float) -> None:
@@ -43,6 +44,6 @@ async def announce(bus: EventBus, task: TaskRecord, threshold: float) -> None:
     if outcome.dissonance is not None and outcome.dissonance >= threshold:
         await bus.publish(EventType.HIGH_COGNITIVE_DISSONANCE, HighCognitiveDissonance(
             task_id=task.id, task=task.text, score=outcome.dissonance, depth=task.depth))
-    if outcome.proposal_id:
+    if outcome.proposal_id and not outcome.proposal_merged:
         await bus.publish(EventType.CODEX_PROPOSAL_CREATED, {"proposal_id": outcome.proposal_id,
                                                              "task_id": task.id})

@@ -18,9 +18,9 @@ from shared.stores.tasks import TaskRecord
 
 class CodexDraft(BaseModel):
     amend: bool = Field(description="true if the codex should change")
-    title: str = Field(default="", description="a short title for the new principle")
-    amendment: str = Field(default="", description="the text of the new principle")
-    rationale: str = Field(default="", description="why the inquiry calls for it")
+    title: str = Field(default="", max_length=80, description="a short title for the new principle")
+    amendment: str = Field(default="", max_length=500, description="the text of the new principle")
+    rationale: str = Field(default="", max_length=300, description="why the inquiry calls for it")
 
 
 def draft_prompt(codex: Codex, inquiry: str, conclusion: str) -> str:

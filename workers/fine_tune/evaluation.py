@@ -6,6 +6,9 @@ answers pairwise, in both orders (A = new then A = current), with structured out
 that flips with the order, or an unusable one, counts as a tie. The new model passes when
 ``(current wins - new wins) / samples <= threshold``. ``LLMUnreachable`` and a new model that
 cannot answer propagate: an evaluation that did not happen is a failure, not a rejection.
+A gate with fewer than ``min_samples`` held-out samples does not pass, whatever their outcome
+(one tied sample decides nothing). Each judged example is kept in the result, so the record
+shows what the decision rests on.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ class PairwiseVerdict(BaseModel):
     """ALFRED's structured answer."""
 
     better: Literal["A", "B", "tie"] = Field(description="the better answer, or tie")
-    reason: str = Field(default="", description="one sentence")
+    reason: str = Field(default="", max_length=300, description="one sentence")
 
 
 @dataclass
@@ -48,7 +51,16 @@ class GateResult:
     new_model: str
     current_model: str
     judge_model: str
+    min_samples: int = 1
     outcomes: list[Outcome] = field(default_factory=list)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    def why_rejected(self) -> str:
+        if self.samples < self.min_samples:
+            return f"only {self.samples} held-out samples judged; the gate needs at least {self.min_samples}"
+        return (f"worse than {self.current_model} on the held-out slice: {self.current_wins} losses, "
+                f"{self.new_wins} wins, {self.ties} ties (regression {self.regression} > threshold "
+                f"{self.threshold})")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,6 +99,7 @@ async def evaluate(
     *,
     threshold: float,
     max_samples: int = 20,
+    min_samples: int = 1,
     concurrency: int = 4,
 ) -> GateResult:
     """Run the gate; ``accepted`` says whether the swap may happen."""
@@ -94,6 +107,7 @@ async def evaluate(
     limit = asyncio.Semaphore(concurrency)
 
     usable: list[bool] = []
+    examples: list[dict[str, Any]] = []
 
     async def one(prompt: list[dict[str, str]], reference: str) -> tuple[Outcome, bool]:
         async with limit:
@@ -105,9 +119,12 @@ async def evaluate(
         usable.extend((first is not None, second is not None))
         as_new = {"A": "new", "B": "current"}.get(first or "", "tie")
         as_current = {"A": "current", "B": "new"}.get(second or "", "tie")
-        if first is None or second is None or as_new != as_current:
-            return "tie", True
-        return as_new, False  # type: ignore[return-value]
+        inconsistent = first is None or second is None or as_new != as_current
+        outcome: Outcome = "tie" if inconsistent else as_new  # type: ignore[assignment]
+        examples.append({"prompt": _clip(prompt[-1]["content"]), "new_answer": _clip(new.content),
+                         "current_answer": _clip(current.content), "verdict_new_first": first,
+                         "verdict_current_first": second, "outcome": outcome})
+        return outcome, inconsistent
 
     results = await asyncio.gather(*(one(prompt, reference) for prompt, reference in samples))
     if not any(usable):
@@ -115,12 +132,17 @@ async def evaluate(
     outcomes = [outcome for outcome, _ in results]
     new_wins, current_wins = outcomes.count("new"), outcomes.count("current")
     regression = (current_wins - new_wins) / len(outcomes)
+    enough = len(outcomes) >= min_samples
     return GateResult(
         samples=len(outcomes), new_wins=new_wins, current_wins=current_wins, ties=outcomes.count("tie"),
         inconsistent=sum(flag for _, flag in results), regression=round(regression, 4), threshold=threshold,
-        accepted=regression <= threshold + 1e-9, new_model=new_model, current_model=current_model,
-        judge_model=judge.model, outcomes=outcomes,
+        accepted=enough and regression <= threshold + 1e-9, new_model=new_model, current_model=current_model,
+        judge_model=judge.model, min_samples=min_samples, outcomes=outcomes, examples=examples,
     )
+
+
+def _clip(text: str, limit: int = 500) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 async def _verdict(

@@ -5,7 +5,9 @@ before it starts, so ``GET /v1/fine-tunes/{id}`` tells where a job is and a fail
 stage. Any exception ends in ``failed`` with the persona on its old model and the dataset
 version untouched (it is only read); a created but unused Ollama tag is deleted. Re-runs are
 safe: a terminal record is left alone, a finished adapter is reused, the tag is chosen once per
-fine-tune, and a run killed right after the swap is finished instead of swapped twice.
+fine-tune, and a run killed right after the swap is finished instead of swapped twice. A
+curator-triggered fine-tune that starts after a newer version was sealed for the same persona
+is ``superseded`` (recorded, nothing trained): stale jobs don't pile up behind fresh data.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 import structlog
 from redis.asyncio import Redis
 
-from shared.datasets import FineTuneJob, load_fine_tune_job
+from shared.datasets import FineTuneJob, list_versions, load_fine_tune_job
 from shared.events import EventBus
 from shared.events.payloads import FineTuneProgress
 from shared.keys import EventType
@@ -64,6 +66,15 @@ class FineTuner:
                     self.settings.fine_tune_tag_prefix, target.name, dataset_version)
                 if await swap.resume_swapped(self.personas, self.store, self.bus, record, tag):
                     return FineTuneState.SWAPPED
+                newer = await self._newer_version(record)
+                if newer is not None:
+                    await swap.supersede(self.store, self.bus, record, newer)
+                    return FineTuneState.SUPERSEDED
+                if job.heldout_count < self.settings.fine_tune_eval_min_samples:  # the gate could not pass
+                    reason = (f"dataset {dataset_version} holds out {job.heldout_count} samples; the gate needs at "
+                              f"least {self.settings.fine_tune_eval_min_samples} (nothing trained)")
+                    await swap.reject(self.store, self.bus, record, tag, reason, {})
+                    return FineTuneState.REJECTED
                 stage = "training"
                 adapter_dir = await self._train(record, job, target.hf_base, tag)
                 stage = "create"
@@ -80,6 +91,14 @@ class FineTuner:
             if tag is not None and stage in ("create", "evaluation"):
                 await self._discard(tag)
             return FineTuneState.FAILED
+
+    async def _newer_version(self, record: FineTuneRecord) -> str | None:
+        """A version sealed for the same persona after this one (curator-triggered jobs only)."""
+        if record.source != "curator" or record.state != FineTuneState.QUEUED:
+            return None
+        newer = [v.version for v in await list_versions(self.redis, self.settings.data_dir)
+                 if v.state == "sealed" and v.persona == record.persona and v.version > record.dataset_version]
+        return max(newer) if newer else None
 
     async def _train(self, record: FineTuneRecord, job: FineTuneJob, hf_base: str, tag: str) -> Path:
         config = self.settings.to_train_config()
@@ -115,11 +134,10 @@ class FineTuner:
             self.llm, Path(job.heldout_path), tag, current,
             Judge(await self.personas.current_model(alfred.name), alfred.system_prompt),
             threshold=self.settings.fine_tune_gate_threshold, max_samples=self.settings.fine_tune_eval_max_samples,
-            concurrency=self.settings.fine_tune_eval_concurrency,
+            min_samples=self.settings.fine_tune_eval_min_samples, concurrency=self.settings.fine_tune_eval_concurrency,
         )
         if not gate.accepted:
-            reason = (f"worse than {current} on the held-out slice: {gate.current_wins} losses, {gate.new_wins} "
-                      f"wins, {gate.ties} ties (regression {gate.regression} > threshold {gate.threshold})")
+            reason = gate.why_rejected()
             await swap.reject(self.store, self.bus, record, tag, reason, gate.to_json())
             await self._discard(tag)
             return FineTuneState.REJECTED

@@ -49,6 +49,7 @@ class FineTuneSettings(BaseServiceSettings):
     fine_tune_delete_unused_models: bool = Field(default=True, description="delete a rejected/failed tag")
     # The gate: held-out answers of the new and the current model, judged pairwise by ALFRED.
     fine_tune_eval_max_samples: int = Field(default=20, ge=1)
+    fine_tune_eval_min_samples: int = Field(default=5, ge=1, description="fewer held-out samples: no swap")
     fine_tune_eval_concurrency: int = Field(default=4, ge=1)
     fine_tune_gate_threshold: float = Field(
         default=0.0, ge=0.0, le=1.0,

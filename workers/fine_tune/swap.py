@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 
 from shared.events import EventBus
-from shared.events.payloads import FineTuneFailed, ModelTuned
+from shared.events.payloads import FineTuneFailed, FineTuneSuperseded, ModelTuned
 from shared.keys import EventType
 from shared.personas import PersonaRegistry
 from shared.stores.fine_tunes import FineTuneRecord, FineTuneState, FineTuneStore
@@ -79,3 +79,13 @@ async def fail(store: FineTuneStore, bus: EventBus, record: FineTuneRecord, reas
     await bus.publish(EventType.FINE_TUNE_FAILED, FineTuneFailed(
         persona=record.persona, fine_tune_id=record.id, dataset_version=record.dataset_version, reason=reason))
     log.warning("fine_tune.failed", persona=record.persona, fine_tune_id=record.id, reason=reason)
+
+
+async def supersede(store: FineTuneStore, bus: EventBus, record: FineTuneRecord, newer_version: str) -> None:
+    """A newer version was sealed for the persona while this fine-tune waited: skip it, say why."""
+    reason = f"superseded by dataset {newer_version}, sealed for {record.persona} while this one waited"
+    await store.update(record.id, state=FineTuneState.SUPERSEDED, reason=reason, finished_at=time.time())
+    await bus.publish(EventType.FINE_TUNE_SUPERSEDED, FineTuneSuperseded(
+        persona=record.persona, fine_tune_id=record.id, dataset_version=record.dataset_version,
+        newer_version=newer_version, reason=reason))
+    log.info("fine_tune.superseded", persona=record.persona, fine_tune_id=record.id, newer_version=newer_version)

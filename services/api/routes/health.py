@@ -1,4 +1,8 @@
-"""``/healthz`` (pings Redis; 503 when it can't) and ``/metrics`` (Prometheus). No auth."""
+"""``/healthz`` and ``/metrics`` (Prometheus). No auth.
+
+``/healthz``: ``ok`` when Redis and the LLM server answer; ``degraded`` (still 200: tasks are
+accepted and wait) when the LLM server does not; ``unavailable`` (503) when Redis does not.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.api.deps import State
+from shared.errors import LLMUnreachable
 
 router = APIRouter(tags=["health"])
 
@@ -20,7 +25,11 @@ async def healthz(state: State) -> JSONResponse:
     except Exception as exc:  # any failure to reach Redis means "not healthy"
         return JSONResponse({"status": "unavailable", "redis": f"unreachable: {exc}"},
                             status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
-    return JSONResponse({"status": "ok", "redis": "ok"})
+    try:
+        await state.llm.ping()
+    except LLMUnreachable as exc:
+        return JSONResponse({"status": "degraded", "redis": "ok", "llm": f"unreachable: {exc}"})
+    return JSONResponse({"status": "ok", "redis": "ok", "llm": "ok"})
 
 
 @router.get("/metrics")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.motivator.budget import HourlyBudget
+from services.motivator.goals import PROACTIVE_GOALS
 from services.motivator.idle import IdleTrigger
 from services.motivator.submit import GoalSubmitter
 from shared.events import EventBus
@@ -45,6 +46,7 @@ async def test_fires_once_per_idle_period_and_only_when_the_queue_is_empty(redis
     clock.now += 61
     second = await replicas[2].check()
     assert second is not None and second.id != task.id
+    assert second.text != task.text  # each period asks something new: new material to curate
     assert len(await motivator_tasks(redis)) == 2
 
 
@@ -69,3 +71,18 @@ async def test_idle_task_over_the_cap_is_reported_once_not_retried_every_tick(re
     [report] = await journal(redis, EventType.MOTIVATOR_CAP_REACHED)
     assert report.data["reason"] == "hourly_cap" and report.data["kind"] == "proactive"
     assert await redis.get(motivator_hourly_count(int(clock.now // 3600))) == b"1"
+
+
+async def test_proactive_goals_rotate_through_the_list(redis) -> None:
+    clock = Clock()
+    idle = trigger(redis, clock)
+    await idle.prime()
+    texts = []
+    for _ in range(len(PROACTIVE_GOALS) + 1):
+        clock.now += 61
+        task = await idle.check()
+        assert task is not None
+        texts.append(task.text)
+        await redis.delete(QUEUE_COGNITION)
+        await redis.set(LAST_ACTIVITY, repr(clock.now))
+    assert texts[:-1] == list(PROACTIVE_GOALS) and texts[-1] == PROACTIVE_GOALS[0]

@@ -58,7 +58,7 @@ async def test_approval_applies_the_amendment_once_even_when_raced(redis) -> Non
 async def test_rejection_leaves_the_codex_and_filters_by_status(redis) -> None:
     store = CodexStore(redis)
     await store.propose(proposal("a"))
-    await store.propose(proposal("b"))
+    await store.propose(proposal("b", title="Another principle"))
     rejected = await store.decide("cp-a", approve=False, note="not needed")
     assert rejected.status == ProposalStatus.REJECTED and rejected.applied_version is None
     assert (await store.get()).version == 1
@@ -67,3 +67,25 @@ async def test_rejection_leaves_the_codex_and_filters_by_status(redis) -> None:
         await store.decide("cp-a", approve=True)
     with pytest.raises(NotFound):
         await store.decide("cp-zzz", approve=False)
+
+
+async def test_a_repeated_text_is_merged_into_the_open_or_rejected_proposal(redis) -> None:
+    store = CodexStore(redis)
+    first, _ = await store.propose(proposal("a", title="Be Candid", amendment="Say when you disagree."))
+    again, created = await store.propose(proposal("b", title="be candid!", amendment="say when  you disagree"))
+    assert not created and again.id == first.id and again.repeats == 1 and again.repeated_by == ["b"]
+    await store.decide(first.id, approve=False, note="no")
+    after_reject, created = await store.propose(proposal("c", title="BE CANDID", amendment="Say when you disagree"))
+    assert not created and after_reject.id == first.id and after_reject.repeats == 2
+    assert after_reject.repeated_by == ["b", "c"] and after_reject.status == ProposalStatus.REJECTED
+    other, created = await store.propose(proposal("d", title="Be brief", amendment="Say less."))
+    assert created and other.id == "cp-d"
+    assert sorted(p.id for p in await store.list_proposals()) == ["cp-a", "cp-d"]
+
+
+async def test_an_approved_text_may_be_proposed_again(redis) -> None:
+    store = CodexStore(redis)
+    first, _ = await store.propose(proposal("a"))
+    await store.decide(first.id, approve=True)
+    again, created = await store.propose(proposal("b"))
+    assert created and again.id == "cp-b" and again.status == ProposalStatus.PENDING

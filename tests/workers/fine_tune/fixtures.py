@@ -74,7 +74,7 @@ def seal_dataset(data_dir: str | Path, version: str = VERSION, persona: str = "B
             content_hash=hashlib.sha256(f"{version}:{i}".encode()).hexdigest())
         lines.append(Sample.model_validate({"messages": row["messages"], "provenance": provenance}).model_dump_json())
     (directory / "samples.jsonl").write_text("".join(line + "\n" for line in lines))
-    seal_version(directory, SYSTEM_PROMPTS, heldout_fraction=0.2, created_at=time.time())
+    seal_version(directory, SYSTEM_PROMPTS, heldout_fraction=0.25, created_at=time.time())  # 5 held out
     return directory
 
 

@@ -59,7 +59,8 @@ async def test_a_better_model_is_trained_swapped_in_and_used_from_the_next_call(
     assert record.progress.step == record.progress.max_steps == 4 and record.progress.eta_s == 0
     assert [step for step, _loss in record.curve] == [1, 2, 3, 4]
     assert record.training is not None and record.training["steps"] == 4
-    assert record.evaluation is not None and record.evaluation["new_wins"] == record.evaluation["samples"] == 4
+    assert record.evaluation is not None and record.evaluation["new_wins"] == record.evaluation["samples"] == 5
+    assert len(record.evaluation["examples"]) == 5 and {e["outcome"] for e in record.evaluation["examples"]} == {"new"}
     assert record.previous_model == BASE and record.finished_at is not None
     assert [e.data["step"] for e in progress] == [1, 2, 3, 4]
     assert all(e.data["fine_tune_id"] == FT_ID and e.data["loss"] > 0 for e in progress)
@@ -98,8 +99,8 @@ async def test_a_worse_model_is_rejected_deleted_and_the_persona_keeps_its_model
 
     record = await FineTuneStore(redis).get(FT_ID)
     assert record.state == "rejected"
-    assert record.reason is not None and record.reason.startswith(f"worse than {BASE} on the held-out slice: 4 losses")
-    assert record.evaluation is not None and record.evaluation["current_wins"] == 4
+    assert record.reason is not None and record.reason.startswith(f"worse than {BASE} on the held-out slice: 5 losses")
+    assert record.evaluation is not None and record.evaluation["current_wins"] == 5
     assert await PersonaRegistry.from_settings(redis, ft_settings).current_model("BRICK") == BASE
     [rejected] = await journal(redis, EventType.MODEL_REJECTED)
     assert rejected.data["model_tag"] == record.model_tag and rejected.data["fine_tune_id"] == FT_ID
@@ -128,4 +129,4 @@ async def test_an_order_dependent_judge_counts_as_ties_which_are_not_worse(
     record = await FineTuneStore(redis).get(FT_ID)
     assert record.state == "swapped"
     assert record.evaluation is not None
-    assert (record.evaluation["ties"], record.evaluation["inconsistent"], record.evaluation["new_wins"]) == (4, 4, 0)
+    assert (record.evaluation["ties"], record.evaluation["inconsistent"], record.evaluation["new_wins"]) == (5, 5, 0)
