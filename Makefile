@@ -19,7 +19,7 @@ test:  ## set up everything the tests need (Docker+gVisor, unsloth venv), then r
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: setup  ## the tests that need neither Docker nor training
-	$(PY) -m pytest -m "not docker and not training" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not docker and not training and not loop" $(PYTEST_ARGS)
 
 lint: setup  ## ruff, and mypy (strict on shared/)
 	$(PY) -m ruff check .
