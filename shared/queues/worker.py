@@ -16,6 +16,8 @@ import structlog
 from arq.connections import RedisSettings
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker, get_kwargs
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.keys import queue_wakeup_channel
 from shared.queues.serializer import json_deserializer, json_serializer
@@ -30,7 +32,12 @@ class WakeableWorker(Worker):
     ``in_progress_lease_s``: arq marks a running job with an in-progress key that lives for the
     longest job timeout + 10 s, so the job of a worker killed mid-run waits that long (hours for
     training) before another worker may run it again. With a lease, this worker keeps the key
-    alive in short renewals instead; a dead worker's job is free again within one lease.
+    alive in short renewals instead; a dead worker's job is free again within one lease. The
+    claim taken at pickup is one lease long too (arq's own is the longest timeout + 10 s, which a
+    worker killed before its first renewal would leave behind for that long).
+
+    Redis lost (a restart, a network cut) does not end the worker: the poll loop logs, waits and
+    polls again, and the jobs it runs retry on their own terms.
     """
 
     def __init__(self, *args: Any, in_progress_lease_s: float | None = None, **kwargs: Any) -> None:
@@ -38,6 +45,8 @@ class WakeableWorker(Worker):
         self._wake = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
         self._lease_s = in_progress_lease_s
+        if in_progress_lease_s is not None:
+            self.in_progress_timeout_s = in_progress_lease_s  # the claim at pickup: one lease, not the timeout
 
     async def main(self) -> None:  # mirrors arq.Worker.main with the sleep replaced by a wake-up wait
         if self._pool is None:
@@ -59,7 +68,12 @@ class WakeableWorker(Worker):
         try:
             while True:
                 self._wake.clear()
-                await self._poll_iteration()
+                try:
+                    await self._poll_iteration()
+                except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                    log.warning("queue poll lost Redis; polling again", error=str(exc))
+                    await asyncio.sleep(min(self.poll_delay_s, 1.0))
+                    continue
                 if self.burst:
                     if 0 <= self.max_burst_jobs <= self._jobs_started():
                         await asyncio.gather(*self.tasks.values())

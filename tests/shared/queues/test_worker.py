@@ -9,6 +9,7 @@ import time
 from arq.constants import job_key_prefix
 
 from shared.queues import WakeableWorker, enqueue, worker_options
+from shared.redis import connect
 from shared.settings import BaseServiceSettings
 
 QUEUE = "batos:queue:test"
@@ -105,3 +106,46 @@ async def test_a_running_job_holds_a_short_renewed_lease(redis, settings: BaseSe
     # all through the 1.5 s run, once the first renewal (within 0.2 s of the start) has come
     assert len(ttls) >= 5
     assert max(ttls[len(ttls) // 2:]) <= 600
+
+
+async def test_the_claim_taken_at_pickup_is_one_lease_not_the_whole_timeout(redis, settings) -> None:
+    """A worker killed before its first renewal leaves a claim of one lease (arq's would be 310 s)."""
+    worker = make_worker(settings, functions=[slow], burst=False, in_progress_lease_s=30)
+    running = asyncio.create_task(worker.main())
+    try:
+        await enqueue(redis, QUEUE, "slow", idempotency_key="slow-claim")
+        ttl = -2
+        while ttl <= 0:
+            ttl = await redis.pttl("arq:in-progress:slow-claim")
+            await asyncio.sleep(0.01)
+        assert 0 < ttl <= 30_000
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await worker.close()
+
+
+async def test_a_worker_outlives_a_redis_restart_and_runs_the_next_job(live_redis, settings) -> None:
+    ran.clear()
+    worker = make_worker(settings, burst=False, poll_delay=0.2)
+    running = asyncio.create_task(worker.main())
+    try:
+        await asyncio.sleep(0.3)
+        live_redis.stop(kill=True)
+        await asyncio.sleep(1.0)  # polls fail meanwhile
+        assert not running.done(), "the worker exited when Redis went away"
+        live_redis.start()
+        client = await connect(live_redis.url)
+        try:
+            await enqueue(client, QUEUE, "record", {"n": 7}, idempotency_key="after-restart")
+            for _ in range(200):
+                if ran:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await client.aclose()
+        assert ran == [{"n": 7}] and not running.done()
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await worker.close()

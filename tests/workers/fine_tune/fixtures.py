@@ -63,7 +63,8 @@ def settings_from_env(env: dict[str, str], **overrides: Any) -> FineTuneSettings
     return FineTuneSettings(**{**fields, **overrides})
 
 
-def seal_dataset(data_dir: str | Path, version: str = VERSION, persona: str = "BRICK", samples: int = 20) -> Path:
+def seal_dataset(data_dir: str | Path, version: str = VERSION, persona: str = "BRICK", samples: int = 20,
+                 heldout_fraction: float = 0.25) -> Path:
     """A sealed version written by the curator's own sealing code (manifest, hashes, held-out slice)."""
     directory = datasets_root(data_dir) / version
     directory.mkdir(parents=True)
@@ -74,7 +75,7 @@ def seal_dataset(data_dir: str | Path, version: str = VERSION, persona: str = "B
             content_hash=hashlib.sha256(f"{version}:{i}".encode()).hexdigest())
         lines.append(Sample.model_validate({"messages": row["messages"], "provenance": provenance}).model_dump_json())
     (directory / "samples.jsonl").write_text("".join(line + "\n" for line in lines))
-    seal_version(directory, SYSTEM_PROMPTS, heldout_fraction=0.25, created_at=time.time())  # 5 held out
+    seal_version(directory, SYSTEM_PROMPTS, heldout_fraction=heldout_fraction, created_at=time.time())
     return directory
 
 
