@@ -68,7 +68,7 @@ def test_hf_backend_trains_an_adapter_that_changes_the_model(
     assert result.train_tokens > 0 and result.tokens_per_s > 0
 
     assert logits_change(tiny_model, output_dir) > 1e-3
-    assert time.monotonic() - started < 60
+    assert time.monotonic() - started < 240  # a sanity bound (it takes ~15 s); speed is in bench/bench_training.py
 
 
 def test_a_failing_progress_callback_does_not_stop_training(
