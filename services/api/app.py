@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -69,6 +70,13 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": f"state store unavailable: {exc}"},
                             status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
 
+    async def invalid_request(_: Request, exc: Exception) -> JSONResponse:
+        # FastAPI's own handler echoes each bad ``input``: NaN or Infinity there made it a 500.
+        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+        detail = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in errors]
+        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(NotFound, not_found)
     app.add_exception_handler(InvalidInput, invalid)
     app.add_exception_handler(LLMError, llm_failed)

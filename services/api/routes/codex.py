@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from services.api.deps import State
+from services.api.deps import MAX_OFFSET, State
 from shared.stores.codex import Codex, CodexProposal, CodexStore, ProposalStatus
 
 router = APIRouter(prefix="/v1/codex", tags=["codex"])
@@ -38,7 +38,7 @@ async def list_proposals(
     state: State,
     status_: Annotated[ProposalStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> ProposalList:
     """Newest first; ``?status=pending|approved|rejected`` filters."""
     return ProposalList(items=await store(state).list_proposals(status_, limit, offset))

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 from redis.exceptions import ResponseError
 
-from services.api.deps import State
+from services.api.deps import MAX_OFFSET, State
 from shared.datasets import VersionSummary, get_version, list_versions, sample_page
 from shared.keys import CURATION_RUN_CHANNEL, CURATION_RUN_REQUESTED, CURATOR_GROUP, INTERACTIONS_STREAM
 
@@ -51,7 +51,7 @@ async def datasets(state: State) -> DatasetList:
 async def dataset(
     version: str,
     state: State,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     split: Literal["all", "train", "heldout"] = "all",
 ) -> DatasetDetail:

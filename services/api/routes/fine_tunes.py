@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
-from services.api.deps import State
+from services.api.deps import MAX_OFFSET, State
 from shared.datasets import load_fine_tune_job
 from shared.errors import NotFound
 from shared.keys import JOB_FINE_TUNE, QUEUE_FINE_TUNE
@@ -43,7 +43,7 @@ async def list_fine_tunes(
     state: State,
     persona: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> FineTuneList:
     """Newest first; ``?persona=BRICK`` filters."""
     return FineTuneList(items=await FineTuneStore(state.redis).list(limit, offset, persona))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 
-from services.api.deps import State
+from services.api.deps import MAX_OFFSET, State
 from shared.errors import NotFound
 from shared.stores.tasks import TaskRecord, TaskStatus
 from shared.task_intake import submit_task
@@ -69,7 +69,7 @@ async def list_tasks(
     state: State,
     status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> TaskList:
     """Newest first; ``?status=queued|running|succeeded|failed`` filters."""
     return TaskList(items=await state.tasks.list(status_, limit, offset), total=await state.tasks.count(status_))

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from services.api.deps import State
+from services.api.deps import MAX_OFFSET, State
 from shared.errors import InvalidInput
 from shared.tools import (
     ForgeJob,
@@ -103,7 +103,7 @@ async def forge_tool(spec: ToolSpec, state: State,
 
 @router.get("", response_model=ToolList)
 async def list_tools(state: State, limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                     offset: Annotated[int, Query(ge=0)] = 0) -> ToolList:
+                     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> ToolList:
     """The latest version of each tool, oldest tool first."""
     registry = ToolRegistry(state.redis)
     items = [ToolSummary(name=t.name, version=t.version, signature=t.signature, description=t.description,
