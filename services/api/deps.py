@@ -14,7 +14,6 @@ from shared.llm import LLMClient
 from shared.personas import PersonaRegistry
 from shared.stores.tasks import TaskStore
 
-
 # The largest list offset a route accepts: beyond it a 422 says so (Redis ranges take 64-bit
 # signed integers; an offset past them was a 500).
 MAX_OFFSET = 1_000_000

