@@ -239,11 +239,13 @@ def test_the_loop_turns_with_a_real_small_model(loop: Loop) -> None:
     assert evaluation["samples"] == len(evaluation["examples"]) == 5 and evaluation["min_samples"] == 5
     assert all(e["new_answer"].strip() and e["current_answer"].strip() for e in evaluation["examples"])
     tag = tuned["model_tag"]
+    verdicts = " ".join(f"{e['verdict_new_first']}/{e['verdict_current_first']}" for e in evaluation["examples"])
     loop.timeline.mark(f"gate: {evaluation['new_wins']} new wins, {evaluation['current_wins']} current wins, "
-                       f"{evaluation['ties']} ties over {evaluation['samples']} held-out samples -> {tag}")
+                       f"{evaluation['ties']} ties over {evaluation['samples']} held-out samples (verdicts with "
+                       f"the new answer as A / as B: {verdicts}) -> {tag}")
     shown = httpx.post(f"{loop.llm_url}/api/show", json={"model": tag}, timeout=30).json()
     assert "ADAPTER" in shown["modelfile"] and "smollm2:135m" in shown["modelfile"], shown
-    assert [e["data"]["new_model"] for e in loop.events.of("model_tuned")] == [tag]
+    assert [e["data"]["new_model_tag"] for e in loop.events.of("model_tuned")] == [tag]
     personas = {p["name"]: p for p in loop.get("/v1/personas")}
     assert personas[persona]["model"] == tag and personas[persona]["previous_model"] == "smollm2:135m"
 
@@ -260,7 +262,7 @@ def test_the_loop_turns_with_a_real_small_model(loop: Loop) -> None:
     loop.wait("model_rolled_back on the event stream", lambda: loop.events.of("model_rolled_back"), 30)
 
     # --- a rejection: the same version, with a gate that needs more held-out samples than it has
-    loop.processes["fine-tune"].stop()
+    loop.processes.pop("fine-tune").stop()
     loop.start("fine-tune-strict", "workers.fine_tune", BATOS_FINE_TUNE_EVAL_MIN_SAMPLES="6")
     again = loop.post("/v1/fine-tunes", {"persona": persona, "dataset_version": version["version"]})
     rejected = loop.wait("a fine-tune rejected by the gate", lambda: _terminal(loop, again["id"]), 180)
