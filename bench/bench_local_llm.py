@@ -80,7 +80,9 @@ class Bare:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        torch.set_num_threads(2)
+        from services.local_llm.settings import LocalLLMSettings
+
+        torch.set_num_threads(LocalLLMSettings().local_llm_threads)  # as the server runs it
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(model)
         self.model = AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32).eval()

@@ -38,7 +38,7 @@ from tests.support.processes import REPO, ServiceProcess
 from tests.support.redis_server import RedisServer, free_port
 
 pytestmark = [pytest.mark.loop, pytest.mark.docker, pytest.mark.training, pytest.mark.slow,
-              pytest.mark.timeout(1_200)]
+              pytest.mark.timeout(3_000)]
 
 TOKEN = "loop-test-token"
 PROFILE = REPO / "deploy" / "profiles" / "local-cpu.env"
@@ -208,7 +208,7 @@ def test_the_loop_turns_with_a_real_small_model(loop: Loop) -> None:
         records = [loop.get(f"/v1/tasks/{task_id}") for task_id in task_ids]
         return records if all(r["status"] in ("succeeded", "failed") for r in records) else None
 
-    records = loop.wait("every task finished", answered, 540)
+    records = loop.wait("every task finished", answered, 1_500)
     succeeded = [r for r in records if r["status"] == "succeeded"]
     assert len(succeeded) >= 8, [r.get("error") for r in records]
     for record in succeeded:
@@ -219,20 +219,20 @@ def test_the_loop_turns_with_a_real_small_model(loop: Loop) -> None:
     assert len(with_verdict) >= len(succeeded) - 1, "ALFRED's JSON verdicts must parse (schema-constrained)"
 
     # --- the forge reached a final state, every attempt with its reason
-    job = loop.wait("forge job final", lambda: _final_forge(loop, forge_job["id"]), 300)
+    job = loop.wait("forge job final", lambda: _final_forge(loop, forge_job["id"]), 900)
     assert job["attempts"], job
     assert all(a["outcome"] and (a["outcome"] == "passed" or a["reason"]) for a in job["attempts"]), job
     loop.timeline.mark(f"forge: {job['status']} after {len(job['attempts'])} attempts "
                        f"({', '.join(a['outcome'] for a in job['attempts'])})")
 
     # --- curated into a sealed version, which triggers a fine-tune
-    version = loop.wait("a dataset version sealed", lambda: _sealed(loop), 300)
+    version = loop.wait("a dataset version sealed", lambda: _sealed(loop), 600)
     assert version["sample_count"] == 10 and version["heldout_count"] == 5, version
     persona = version["persona"]
     assert loop.events.of("dataset_sealed"), "dataset_sealed never reached the event stream"
 
     # --- trained, created from base + adapter, judged by the gate, swapped in
-    tuned = loop.wait("fine-tune finished", lambda: _fine_tune_done(loop, version["version"]), 600)
+    tuned = loop.wait("fine-tune finished", lambda: _fine_tune_done(loop, version["version"]), 1_200)
     assert tuned["state"] == "swapped", tuned
     assert tuned["backend"] == "hf" and tuned["training"]["steps"] == 10 and tuned["curve"], tuned
     evaluation = tuned["evaluation"]
@@ -252,7 +252,7 @@ def test_the_loop_turns_with_a_real_small_model(loop: Loop) -> None:
     # --- the next task is answered under the new tag
     after = loop.post("/v1/tasks", {"text": "In one sentence: what is a good habit?"})
     record = loop.wait("a task answered by the swapped model",
-                       lambda: _finished(loop, after["id"]), 240)
+                       lambda: _finished(loop, after["id"]), 600)
     assert record["status"] == "succeeded", record
     assert record["result"]["models"][persona] == tag
 

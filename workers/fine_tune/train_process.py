@@ -74,7 +74,10 @@ async def train_in_child(
         log.info("training.reused", output_dir=str(output_dir))
         return done
     fields = {**dataclasses.asdict(config), "target_modules": list(config.target_modules)}
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+           # Training shares the CPU with the LLM server's generation: OpenMP threads that spin
+           # while they wait halve both (measured: 5.7 vs 12.7 tokens/s beside a busy core).
+           "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
     proc = await asyncio.create_subprocess_exec(
         python, "-m", "workers.fine_tune.train_cli", "--base-model", base_model,
         "--dataset-dir", str(dataset_dir), "--output-dir", str(output_dir), "--config", json.dumps(fields),
