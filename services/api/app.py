@@ -12,6 +12,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.api.auth import BearerAuthMiddleware
+from services.api.body_limit import BodyLimitMiddleware
 from services.api.deps import AppState
 from services.api.metrics import MetricsMiddleware
 from services.api.routes import codex, datasets, events, fine_tunes, health, personas, tasks, tools
@@ -49,6 +50,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app = FastAPI(title="BAT OS engine", version="0.1.0", lifespan=lifespan)
     app.add_middleware(BearerAuthMiddleware, token=settings.api_token.get_secret_value())
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)  # outermost: before auth
     app.include_router(health.router)
     for router in PROTECTED_ROUTERS:
         app.include_router(router)  # guarded by BearerAuthMiddleware (every /v1 path)

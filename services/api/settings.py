@@ -14,6 +14,8 @@ class ApiSettings(BaseServiceSettings):
     api_port: int = 8080
     api_max_task_chars: int = Field(default=8_000, ge=1)
     api_sse_ping_s: float = Field(default=15.0, gt=0)
+    # Request bodies are refused (413) past this size, counted while they are read.
+    api_max_body_bytes: int = Field(default=1_048_576, ge=1_024)
 
     @model_validator(mode="after")
     def _no_placeholder_token(self) -> ApiSettings:
