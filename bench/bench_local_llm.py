@@ -29,8 +29,7 @@ import ollama
 from pydantic import BaseModel, Field, ValidationError
 
 from bench.common import table
-from services.local_llm.prepare import ensure_model_folder
-from services.local_llm.settings import default_model_path
+from tests.support.local_model import local_model_dir
 from tests.support.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,7 +135,7 @@ async def json_answers(client: ollama.AsyncClient, n: int) -> tuple[float, int]:
 
 
 async def run(args: argparse.Namespace) -> None:
-    model = ensure_model_folder(default_model_path(ROOT / "var" / "data"))
+    model = local_model_dir()
     with tempfile.TemporaryDirectory() as data:
         proc, url = start_server(model, Path(data))
         try:

@@ -29,8 +29,8 @@ import httpx
 import ollama
 
 from bench.common import median, private_redis, table
-from tests.support.local_model import local_model_dir
-from tests.support.processes import REPO, ServiceProcess
+from tests.support.local_model import local_model_dir, local_profile
+from tests.support.processes import ServiceProcess
 from tests.support.redis_server import free_port
 from tests.workers.fine_tune.fixtures import seal_dataset
 
@@ -59,15 +59,10 @@ SPECS = [
 ]
 
 
-def profile_env() -> dict[str, str]:
-    lines = (line.strip() for line in (REPO / "deploy/profiles/local-cpu.env").read_text().splitlines())
-    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
-
-
 class System:
     def __init__(self, redis_url: str, data_dir: Path):
         self.llm_port, self.api_port = free_port(), free_port()
-        self.env = {**profile_env(), "BATOS_REDIS_URL": redis_url, "BATOS_DATA_DIR": str(data_dir),
+        self.env = {**local_profile(), "BATOS_REDIS_URL": redis_url, "BATOS_DATA_DIR": str(data_dir),
                     "BATOS_LOCAL_MODEL_DIR": str(local_model_dir()), "BATOS_LOCAL_LLM_PORT": str(self.llm_port),
                     "BATOS_OLLAMA_HOST": self.llm_url, "BATOS_API_PORT": str(self.api_port),
                     "BATOS_API_TOKEN": TOKEN, "BATOS_FINE_TUNE_OUTPUT_DIR": str(data_dir / "adapters"),

@@ -33,15 +33,14 @@ import httpx
 import pytest
 import redis as sync_redis
 
-from tests.support.local_model import local_model_dir
-from tests.support.processes import REPO, ServiceProcess
+from tests.support.local_model import local_model_dir, local_profile
+from tests.support.processes import ServiceProcess
 from tests.support.redis_server import RedisServer, free_port
 
 pytestmark = [pytest.mark.loop, pytest.mark.docker, pytest.mark.training, pytest.mark.slow,
               pytest.mark.timeout(3_000)]
 
 TOKEN = "loop-test-token"
-PROFILE = REPO / "deploy" / "profiles" / "local-cpu.env"
 TASKS = [
     "What is entropy, in one paragraph?",
     "Why do leaves change colour in autumn?",
@@ -59,11 +58,6 @@ SERVICES = [("api", "services.api"), ("cognition", "workers.cognition"), ("curat
             ("motivator", "services.motivator"), ("tool-forge", "workers.tool_forge"),
             ("fine-tune", "workers.fine_tune")]
 T = TypeVar("T")
-
-
-def profile() -> dict[str, str]:
-    lines = (line.strip() for line in PROFILE.read_text().splitlines())
-    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
 
 
 class Timeline:
@@ -169,7 +163,7 @@ def loop(live_redis: RedisServer, tmp_path: Path) -> Iterator[Loop]:
     sync_redis.Redis.from_url(live_redis.url).flushall()
     llm_port, api_port = free_port(), free_port()
     env = {
-        **profile(),
+        **local_profile(),
         "BATOS_ENVIRONMENT": "test", "BATOS_REDIS_URL": live_redis.url, "BATOS_DATA_DIR": str(tmp_path / "data"),
         "BATOS_LOCAL_MODEL_DIR": str(local_model_dir()), "BATOS_LOCAL_LLM_PORT": str(llm_port),
         "BATOS_OLLAMA_HOST": f"http://127.0.0.1:{llm_port}", "BATOS_API_PORT": str(api_port),

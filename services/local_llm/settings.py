@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from shared.settings import LOCAL_MODEL_NAME, BaseServiceSettings
+from shared.settings import BaseServiceSettings
 
 
 class LocalLLMSettings(BaseServiceSettings):
@@ -42,7 +42,3 @@ class LocalLLMSettings(BaseServiceSettings):
         """Blobs, adapters and the tag registry: ``<data_dir>/local_llm``."""
         return Path(self.data_dir).expanduser().resolve() / "local_llm"
 
-
-def default_model_path(data_dir: str | Path) -> Path:
-    """``<data_dir>/models/smollm2-135m-instruct``: where the bundled GGUF is prepared."""
-    return (Path(data_dir).expanduser() / "models" / LOCAL_MODEL_NAME).resolve()

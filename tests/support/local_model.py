@@ -20,6 +20,12 @@ REPO = Path(__file__).resolve().parents[2]
 TEST_DATA = REPO / "var" / "data"
 
 
+def local_profile() -> dict[str, str]:
+    """The settings of ``deploy/profiles/local-cpu.env`` (what ``make run`` loads), as an env dict."""
+    lines = (line.strip() for line in (REPO / "deploy" / "profiles" / "local-cpu.env").read_text().splitlines())
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
 def local_model_dir() -> Path:
     """The prepared folder (config.json, model.safetensors, tokenizer), preparing it if missing."""
     folder = TEST_DATA / "models" / LOCAL_MODEL_NAME
