@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from arq.connections import RedisSettings
 from arq.constants import in_progress_key_prefix
+from arq.utils import timestamp_ms
 from arq.worker import Worker, get_kwargs
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -24,6 +25,7 @@ from shared.queues.serializer import json_deserializer, json_serializer
 from shared.settings import BaseServiceSettings
 
 log = structlog.get_logger(__name__)
+MAX_READ_PAGES = 20  # how far past claimed jobs one poll looks for free ones (pages of queue_read_limit)
 
 
 class WakeableWorker(Worker):
@@ -35,6 +37,10 @@ class WakeableWorker(Worker):
     alive in short renewals instead; a dead worker's job is free again within one lease. The
     claim taken at pickup is one lease long too (arq's own is the longest timeout + 10 s, which a
     worker killed before its first renewal would leave behind for that long).
+
+    Claimed jobs (running here or elsewhere, or left by a dead worker until its lease runs out)
+    never hide the free ones behind them: arq reads only the first ``queue_read_limit`` due ids,
+    this worker pages past the claimed ones.
 
     Redis lost (a restart, a network cut) does not end the worker: the poll loop logs, waits and
     polls again, and the jobs it runs retry on their own terms.
@@ -92,6 +98,40 @@ class WakeableWorker(Worker):
                 if task is not None:
                     task.cancel()
             await asyncio.gather(*(t for t in (self._listener, renewer) if t is not None), return_exceptions=True)
+
+    async def _poll_iteration(self) -> None:  # arq's, with the read replaced by _unclaimed_due_jobs
+        count = self.queue_read_limit
+        if self.burst and self.max_burst_jobs >= 0:
+            count = min(count, self.max_burst_jobs - self._jobs_started())
+            if count < 1:
+                return
+        if self.allow_pick_jobs and self.job_counter < self.max_jobs:
+            await self.start_jobs(await self._unclaimed_due_jobs(count))
+        if self.allow_abort_jobs:
+            await self._cancel_aborted_jobs()
+        for job_id, task in list(self.tasks.items()):
+            if task.done():
+                del self.tasks[job_id]
+                task.result()  # errors in run_job surface here, as in arq
+        await self.heart_beat()
+
+    async def _unclaimed_due_jobs(self, count: int) -> list[bytes]:
+        """Up to ``count`` due job ids that no worker holds, in queue order."""
+        now, offset, free = timestamp_ms(), 0, []
+        for _ in range(MAX_READ_PAGES):
+            page = await self.pool.zrangebyscore(self.queue_name, min=float("-inf"), max=now,
+                                                 start=offset, num=count)
+            if not page:
+                break
+            async with self.pool.pipeline(transaction=False) as pipe:
+                for job_id in page:
+                    pipe.exists(in_progress_key_prefix + job_id.decode())
+                claimed = await pipe.execute()
+            free += [job_id for job_id, held in zip(page, claimed, strict=True) if not held]
+            if len(free) >= count or len(page) < count:
+                break
+            offset += len(page)
+        return free[:count]
 
     async def _renew_leases(self) -> None:
         assert self._lease_s is not None

@@ -1,7 +1,8 @@
 """Run a service or worker as its own OS process (``python -m <module>``), as in production.
 
 Used where replicas matter: several processes against one Redis, killed with SIGKILL or
-stopped with SIGTERM by the test.
+stopped with SIGTERM by the test. Each runs in its own session (process group), so a test can
+also interrupt it as a terminal's Ctrl-C does: SIGINT to the process and all its children.
 """
 
 from __future__ import annotations
@@ -27,8 +28,20 @@ class ServiceProcess:
     def start(self) -> ServiceProcess:
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen([sys.executable, "-m", self.module], cwd=REPO, env=self.env,
-                                        stdout=self._log, stderr=subprocess.STDOUT)
+                                        stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         return self
+
+    def interrupt_group(self) -> None:
+        """SIGINT to the process and every child in its group (a Ctrl-C at the terminal)."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+
+    def wait(self, timeout: float) -> int:
+        """Wait for the process to exit by itself; its exit status."""
+        assert self.process is not None
+        code = self.process.wait(timeout)
+        self._log.close()
+        return code
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

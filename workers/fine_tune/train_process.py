@@ -4,9 +4,11 @@ The child is this worker's own interpreter for the ``hf`` backend, or the Unslot
 (``fine_tune_unsloth_python``) for ``unsloth``, whose transformers/trl pins differ. Its JSON
 progress lines become ``on_progress`` calls (the record and ``fine_tune_progress`` events).
 The child gets SIGKILL when this process dies (``PR_SET_PDEATHSIG``) and when the job is
-cancelled, so a killed worker leaves no training behind; the adapter only appears complete
-(``training.py`` renames it into place), so a re-run either reuses a finished adapter or
-trains again from scratch.
+cancelled, so a killed worker leaves no training behind. It runs in its own session: a Ctrl-C
+at the terminal (SIGINT to the whole foreground group) reaches only the worker, which hands the
+job back (arq runs it again) instead of recording the child's death as a failed training.
+The adapter only appears complete (``training.py`` renames it into place), so a re-run
+either reuses a finished adapter or trains again from scratch.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ async def train_in_child(
         python, "-m", "workers.fine_tune.train_cli", "--base-model", base_model,
         "--dataset-dir", str(dataset_dir), "--output-dir", str(output_dir), "--config", json.dumps(fields),
         cwd=REPO_ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        preexec_fn=functools.partial(_die_with_parent, os.getpid()), limit=1 << 20,
+        preexec_fn=functools.partial(_die_with_parent, os.getpid()), start_new_session=True, limit=1 << 20,
     )  # fmt: skip
     stderr_tail: deque[str] = deque(maxlen=30)
     drain = asyncio.create_task(_drain(proc.stderr, stderr_tail))

@@ -6,11 +6,12 @@ import asyncio
 import json
 import time
 
-from arq.constants import job_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix
 
 from shared.queues import WakeableWorker, enqueue, worker_options
 from shared.redis import connect
 from shared.settings import BaseServiceSettings
+from tests.support.eventually import eventually
 
 QUEUE = "batos:queue:test"
 ran: list[dict[str, object]] = []
@@ -149,3 +150,25 @@ async def test_a_worker_outlives_a_redis_restart_and_runs_the_next_job(live_redi
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
         await worker.close()
+
+
+async def test_jobs_behind_claims_of_dead_workers_still_run(redis, settings: BaseServiceSettings) -> None:
+    """arq reads only the first ``queue_read_limit`` due ids; dead claims there must not starve the rest."""
+    ran.clear()
+    for n in range(6):
+        await enqueue(redis, QUEUE, "record", {"n": n}, idempotency_key=f"job-{n}")
+    for n in range(4):  # claims a killed worker left on the first four (their lease has not run out)
+        await redis.psetex(in_progress_key_prefix + f"job-{n}", 600_000, b"1")
+    worker = make_worker(settings, burst=False, poll_delay=0.05, queue_read_limit=2)
+    running = asyncio.create_task(worker.main())
+    try:
+        await eventually(lambda: _ran_at_least(2), within_s=30)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await worker.close()
+    assert sorted(p["n"] for p in ran) == [4, 5]  # the free ones ran; the claimed ones wait for their lease
+
+
+async def _ran_at_least(n: int) -> bool:
+    return len(ran) >= n

@@ -86,6 +86,40 @@ async def test_a_killed_worker_leaves_no_model_and_the_job_reruns_to_success(
     assert sorted(p.name for p in adapters.iterdir()) == [FT_ID]  # the killed run's partial was cleaned up
 
 
+async def test_ctrl_c_hands_the_training_job_back_and_it_reruns(
+    redis, fake_ollama: FakeOllama, ft_env: dict[str, str], ft_settings: FineTuneSettings, sealed: Path
+) -> None:
+    """SIGINT to the worker's whole process group (a Ctrl-C under ``make run``) must not fail the job."""
+    fake_ollama.on_chat(judge_prefers("NEW"))
+    store = FineTuneStore(redis)
+    job_id = fine_tune_idempotency_key(VERSION)
+    await enqueue(redis, QUEUE_FINE_TUNE, JOB_FINE_TUNE, "BRICK", VERSION, idempotency_key=job_id)
+    interrupted = ServiceProcess("workers.fine_tune", {**ft_env, "BATOS_TRAIN_MAX_STEPS": "100000",
+                                                       "BATOS_QUEUE_JOB_COMPLETION_WAIT_S": "8"}, name="ft-ctrl-c")
+    interrupted.start()
+    try:
+        await eventually(lambda: _training_step(store), within_s=60, every=0.1)
+        pid = _training_pid(interrupted)
+        interrupted.interrupt_group()
+        assert interrupted.wait(timeout=60) == 0, interrupted.output()[-3000:]
+    finally:
+        interrupted.kill()
+    assert pid is not None and _gone(pid)
+    record = await store.get(FT_ID)
+    assert record.state == "training" and record.reason is None  # handed back, not failed
+    assert not await redis.exists(in_progress_key_prefix + job_id)  # free for the next worker at once
+    assert await redis.zscore(QUEUE_FINE_TUNE, job_id) is not None  # and still queued
+
+    healthy = ServiceProcess("workers.fine_tune", ft_env, name="ft-after-ctrl-c")
+    healthy.start()
+    try:
+        record = await eventually(lambda: _terminal(store), within_s=90, every=0.1)
+    finally:
+        healthy.stop()
+    assert record.state == "swapped", record.reason
+    assert record.attempts == 2
+
+
 async def _training_step(store: FineTuneStore) -> FineTuneRecord | None:
     try:
         record = await store.get(FT_ID)
