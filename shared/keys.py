@@ -101,6 +101,11 @@ MOTIVATOR_FORGE_COUNTER = f"{PREFIX}:motivator:forge_counter"  # tool ideas subm
 MOTIVATOR_PROACTIVE_COUNTER = f"{PREFIX}:motivator:proactive_counter"  # proactive goals created so far
 
 
+def consumer_presence_key(stream: str, group: str, consumer: str) -> str:
+    """Exists (with a TTL) while ``consumer`` of the group on ``stream`` is alive."""
+    return f"{PREFIX}:presence:{stream}:{group}:{consumer}"
+
+
 def heartbeat_key(service: str, instance: str) -> str:
     """Set with a TTL by a running service process (``shared.heartbeat``); its health check reads it."""
     return f"{PREFIX}:heartbeat:{service}:{instance}"

@@ -26,6 +26,7 @@ from shared.datasets import DatasetManifest, DatasetStore
 from shared.errors import LLMUnreachable
 from shared.events import EventBus
 from shared.events.live import RECONNECT_ERRORS
+from shared.events.presence import GroupPresence
 from shared.keys import CURATION_RUN_CHANNEL, CURATION_RUN_REQUESTED
 from shared.llm.client import ChatBackend
 from shared.personas import PersonaRegistry, personas_from_settings
@@ -40,6 +41,8 @@ class Curator:
         self.redis = redis
         name = consumer or s.curator_consumer_name or f"{socket.gethostname()}-{os.getpid()}"
         self.reader = StreamReader(redis, name)
+        self.presence = GroupPresence(redis, self.reader.stream, self.reader.group, name,
+                                      ttl_s=3 * s.curator_claim_interval_s)
         prompts = {n: p.system_prompt for n, p in personas_from_settings(s).items()}
         self.store = DatasetStore(redis, s.data_dir, trigger_size=s.curator_trigger_size,
                                   heldout_fraction=s.curator_heldout_fraction, fsync=s.curator_fsync,
@@ -70,6 +73,7 @@ class Curator:
         """Curate until ``stop`` is set."""
         self._stop = stop
         await self.reader.ensure_group()
+        await self.presence.beat(force=True)
         await self.store.recover()
         await self.trigger.fire_pending()
         helpers = [asyncio.create_task(self._claim_loop(stop)),
@@ -86,6 +90,10 @@ class Curator:
             for task in helpers:
                 task.cancel()
             await asyncio.gather(*helpers, *self._in_flight.values(), return_exceptions=True)
+            try:
+                await self.presence.leave()
+            except RECONNECT_ERRORS as exc:  # Redis away: the others find out from the expired presence
+                log.warning("curator left its group uncleanly", error=str(exc))
             log.info("curator stopped", curated=self.curated)
 
     async def _read_until(self, stop: asyncio.Event, block_ms: int | None) -> None:
@@ -148,7 +156,11 @@ class Curator:
             self._claim_now.clear()
             try:
                 await self.reader.refresh(list(self._in_flight))
+                await self.presence.beat()
                 free = s.curator_concurrency - len(self._in_flight)
+                if free > 0:  # first what dead curators held (at once), then anything idle too long
+                    self._spawn(await self.presence.take_over_dead(free), claimed=True)
+                    free = s.curator_concurrency - len(self._in_flight)
                 if free > 0:
                     self._spawn(await self.reader.claim_stale(free, s.curator_claim_idle_ms), claimed=True)
                 await self.trigger.fire_pending()

@@ -43,12 +43,14 @@ class EventBus:
         journal_maxlen: int = 10_000,
         consumer_name: str | None = None,
         claim_idle_ms: int = 30_000,
+        presence_ttl_s: float = 15.0,
     ):
         self._redis = redis
         self._source = source
         self._journal_maxlen = journal_maxlen
         self._consumer = consumer_name or default_consumer_name()
         self._claim_idle_ms = claim_idle_ms
+        self._presence_ttl_s = presence_ttl_s
         self._live_handlers: dict[str, list[Handler]] = {}
         self._durable: list[DurableSubscriber] = []
         self._live: LiveSubscriber | None = None
@@ -89,7 +91,8 @@ class EventBus:
         if event_type not in JOURNALED_EVENTS:
             raise ValueError(f"{event_type} is not journaled; durable delivery is impossible")
         self._durable.append(DurableSubscriber(self._redis, str(event_type), group, self._consumer, handler,
-                                               claim_idle_ms=self._claim_idle_ms))
+                                               claim_idle_ms=self._claim_idle_ms,
+                                               presence_ttl_s=self._presence_ttl_s))
 
     async def start(self, ready_timeout_s: float = 5.0) -> None:
         """Start delivering; returns once every subscription is live."""

@@ -6,6 +6,10 @@ holding it died (``XAUTOCLAIM`` after ``claim_idle_ms``). A subscriber that was 
 was journaled meanwhile when it comes back. Delivery is at least once: handlers that create
 work must be idempotent (the event id is the natural key).
 
+Members keep a presence key alive (``shared.events.presence``): what a member that died held is
+taken over within the presence TTL (not after ``claim_idle_ms``), and dead members leave the
+group; a member stopped cleanly leaves by itself.
+
 A handler that keeps failing is retried ``max_attempts`` times, then the event is acknowledged
 and copied to the dead-letter stream with its reason, so one poison event cannot block a group.
 """
@@ -13,6 +17,7 @@ and copied to the dead-letter stream with its reason, so one poison event cannot
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import structlog
@@ -22,6 +27,7 @@ from redis.exceptions import ResponseError
 
 from shared.events.envelope import Envelope
 from shared.events.live import RECONNECT_ERRORS, Handler, call_handler
+from shared.events.presence import GroupPresence
 from shared.keys import EVENTS_DEAD_LETTER, event_journal
 
 log = structlog.get_logger(__name__)
@@ -43,6 +49,7 @@ class DurableSubscriber:
         batch: int = 50,
         max_attempts: int = 3,
         start_id: str = "$",
+        presence_ttl_s: float = 15.0,
     ):
         self._redis = redis
         self._stream = event_journal(event_type)
@@ -54,19 +61,40 @@ class DurableSubscriber:
         self._batch = batch
         self._max_attempts = max_attempts
         self._start_id = start_id
+        self._presence_ttl_s = presence_ttl_s
+        self.presence = GroupPresence(redis, self._stream, group, consumer, ttl_s=presence_ttl_s)
         self.ready = asyncio.Event()
         self.delivered = 0
 
     async def run(self) -> None:
         """Consume until cancelled, surviving Redis restarts and a lost group."""
+        try:
+            await self._consume()
+        finally:
+            await asyncio.shield(self._leave())
+
+    async def _leave(self) -> None:
+        try:
+            await asyncio.wait_for(self.presence.leave(), 2.0)
+        except (*RECONNECT_ERRORS, ResponseError, TimeoutError) as exc:  # the presence expires anyway
+            log.warning("durable subscriber left its group uncleanly", stream=self._stream, error=str(exc))
+
+    async def _consume(self) -> None:
         backoff = 0.05
         while True:
             try:
                 await self._ensure_group()
+                await self.presence.beat(force=True)
                 await self._drain("0")  # what this consumer held before a restart
                 self.ready.set()
                 backoff = 0.05
+                looked = 0.0
                 while True:
+                    await self.presence.beat()
+                    if time.monotonic() - looked >= self._presence_ttl_s / 3:
+                        looked = time.monotonic()
+                        for entry_id, fields in await self.presence.take_over_dead(self._batch):
+                            await self._handle(entry_id, fields)
                     await self._claim_stale()
                     await self._read_new()
             except RECONNECT_ERRORS as exc:
