@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-fast lint bench compose-check clean
+.PHONY: help setup run status test test-fast lint bench compose-check clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -11,8 +11,12 @@ help:  ## list the targets
 setup:  ## venv with every extra, redis-server (idempotent)
 	@bash scripts/setup.sh
 
-run: setup  ## run Redis, the local LLM server (unless BATOS_OLLAMA_HOST is set), the API and every service/worker
+run: setup  ## run Redis, the local LLM server (unless BATOS_OLLAMA_HOST is set), the API and every service/worker, supervised
 	@bash scripts/run_local.sh
+
+status:  ## the processes of a running `make run`, as its supervisord sees them (state, pid, uptime)
+	@.venv/bin/supervisorctl -c deploy/supervisord.conf -s "unix://$${BATOS_VAR_DIR:-$(CURDIR)/var}/supervisor.sock" \
+		status || case $$? in 3) ;; 4) echo "no supervisord answers: is make run running?" >&2; exit 4 ;; *) exit 1 ;; esac
 
 test:  ## set up everything the tests need (Docker+gVisor, unsloth venv), then run them all
 	@bash scripts/setup.sh --test

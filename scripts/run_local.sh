@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
 # Run the whole system on this machine, without compose: a Redis (started if none answers),
-# the API, and every service and worker, each its own process. Ctrl-C stops them all.
-# Logs: var/log/<name>.log (appended; each run starts with a marker line).
+# the API, and every service and worker, each its own process, under supervisord
+# (deploy/supervisord.conf) in the foreground. A process that dies is started again;
+# Ctrl-C stops them all (SIGTERM, up to 35 s each to hand back its running job, then SIGKILL).
+# Logs: $BATOS_VAR_DIR/log/<name>.log (appended; each start writes a marker line), and
+# supervisord's own in supervisord.log. Status: make status.
 #   BATOS_API_TOKEN   bearer token (generated into var/api_token when unset)
 #   BATOS_OLLAMA_HOST where a real Ollama answers. Unset: the local LLM server
 #                     (services/local_llm, SmolLM2-135M) is started on 127.0.0.1:11434 and the
 #                     local CPU profile (deploy/profiles/local-cpu.env) is loaded.
+#   BATOS_VAR_DIR     local state: logs, the token, data, supervisord's socket (default: var/)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
-PY="${ROOT}/.venv/bin/python"
-mkdir -p var/log var/data
+export ROOT BATOS_PY="${ROOT}/.venv/bin/python"
+PY="${BATOS_PY}"
+export BATOS_VAR_DIR="${BATOS_VAR_DIR:-${ROOT}/var}"
+VAR="${BATOS_VAR_DIR}"
+mkdir -p "${VAR}/log" "${VAR}/data"
 export BATOS_REDIS_URL="${BATOS_REDIS_URL:-redis://127.0.0.1:6379/0}"
-export BATOS_DATA_DIR="${BATOS_DATA_DIR:-${ROOT}/var/data}"
+export BATOS_DATA_DIR="${BATOS_DATA_DIR:-${VAR}/data}"
 export BATOS_API_HOST="${BATOS_API_HOST:-127.0.0.1}" BATOS_API_PORT="${BATOS_API_PORT:-8080}"
 bash scripts/ensure_redis.sh
 
 if [[ -z "${BATOS_API_TOKEN:-}" ]]; then
-    [[ -s var/api_token ]] || "${PY}" -c "import secrets; print(secrets.token_urlsafe(24))" >var/api_token
-    BATOS_API_TOKEN="$(cat var/api_token)"
+    [[ -s "${VAR}/api_token" ]] || "${PY}" -c "import secrets; print(secrets.token_urlsafe(24))" >"${VAR}/api_token"
+    BATOS_API_TOKEN="$(cat "${VAR}/api_token")"
 fi
 export BATOS_API_TOKEN
 
@@ -32,33 +39,29 @@ if [[ -z "${BATOS_OLLAMA_HOST:-}" ]]; then
     export BATOS_LOCAL_LLM_PORT="${BATOS_LOCAL_LLM_PORT:-11434}"
     export BATOS_OLLAMA_HOST="http://127.0.0.1:${BATOS_LOCAL_LLM_PORT}"
 fi
+export BATOS_LOCAL_LLM_AUTOSTART="$([[ "${LOCAL_LLM}" == "1" ]] && echo true || echo false)"
 
-pids=()
-cleanup() { trap - EXIT INT TERM; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
-
-start() {  # start NAME MODULE
-    echo "=== $(date -u +%FT%TZ) make run: starting $1" >>"var/log/$1.log"
-    "${PY}" -m "$2" >>"var/log/$1.log" 2>&1 &
-    pids+=("$!")
-    echo "  $1 (pid $!): var/log/$1.log"
-}
-
-echo "starting BAT OS (Redis ${BATOS_REDIS_URL}, LLM ${BATOS_OLLAMA_HOST}):"
-if [[ "${LOCAL_LLM}" == "1" ]]; then
-    start llm-server services.local_llm
+CONF="${ROOT}/deploy/supervisord.conf"
+if [[ -S "${VAR}/supervisor.sock" ]] \
+        && "${ROOT}/.venv/bin/supervisorctl" -c "${CONF}" -s "unix://${VAR}/supervisor.sock" pid >/dev/null 2>&1; then
+    echo "BAT OS is already running under supervisord ($(cat "${VAR}/supervisord.pid" 2>/dev/null || echo '?')):" >&2
+    echo "  make status; stop it with Ctrl-C in its terminal" >&2
+    exit 1
 fi
-start api services.api
-for entry in cognition:workers.cognition motivator:services.motivator curator:services.curator \
-             tool-forge:workers.tool_forge fine-tune:workers.fine_tune; do
-    start "${entry%%:*}" "${entry#*:}"
+
+echo "starting BAT OS (Redis ${BATOS_REDIS_URL}, LLM ${BATOS_OLLAMA_HOST}) under supervisord:"
+names=(api cognition motivator curator tool-forge fine-tune)
+[[ "${LOCAL_LLM}" == "1" ]] && names=(llm-server "${names[@]}")
+for name in "${names[@]}"; do
+    echo "  ${name}: ${VAR}/log/${name}.log"
 done
 echo
 if [[ "${LOCAL_LLM}" == "1" ]]; then
-    echo "LLM: the local server with SmolLM2-135M (the first start prepares the model: ~30 s; see var/log/llm-server.log)"
+    echo "LLM: the local server with SmolLM2-135M (the first start prepares the model: ~30 s; see ${VAR}/log/llm-server.log)"
 fi
-echo "API: http://${BATOS_API_HOST}:${BATOS_API_PORT}  (token in var/api_token)"
-echo "  curl -H \"Authorization: Bearer \$(cat var/api_token)\" -H 'Content-Type: application/json' \\"
+echo "API: http://${BATOS_API_HOST}:${BATOS_API_PORT}  (token in ${VAR}/api_token)"
+echo "  curl -H \"Authorization: Bearer \$(cat ${VAR}/api_token)\" -H 'Content-Type: application/json' \\"
 echo "       -d '{\"text\": \"What is entropy?\"}' http://${BATOS_API_HOST}:${BATOS_API_PORT}/v1/tasks"
-wait -n "${pids[@]}" || true
-echo "a process exited; stopping the rest (see var/log/)" >&2
+echo "A process that dies is started again (make status shows them); Ctrl-C stops everything (up to ~35 s)."
+echo
+exec "${ROOT}/.venv/bin/supervisord" -c "${CONF}"
