@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from shared.keys import INTERACTIONS_STREAM
 
@@ -51,6 +53,13 @@ class InteractionLog:
         entry_id = await self._redis.xadd(INTERACTIONS_STREAM, {"interaction": interaction.model_dump_json()},
                                           maxlen=self._maxlen, approximate=True)
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+    def append_in(self, interaction: Interaction) -> Callable[[Pipeline], object]:
+        """The append as a command for someone else's transaction (``TaskStore.update``)."""
+        def queue(pipe: Pipeline) -> object:
+            return pipe.xadd(INTERACTIONS_STREAM, {"interaction": interaction.model_dump_json()},
+                             maxlen=self._maxlen, approximate=True)
+        return queue
 
     async def recent(self, count: int = 20) -> list[Interaction]:
         """Newest first, for inspection and tests."""

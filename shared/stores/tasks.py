@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from shared.errors import NotFound
 from shared.keys import TASKS_BY_TIME, idempotency_key, task_key, tasks_by_status
@@ -119,14 +121,19 @@ class TaskStore:
             raise NotFound(f"task {task_id} not found")
         return TaskRecord.model_validate_json(raw)
 
-    async def update(self, task_id: str, **fields: Any) -> TaskRecord:
+    async def update(self, task_id: str, *, atomically_with: Callable[[Pipeline], object] | None = None,
+                     **fields: Any) -> TaskRecord:
         """Set fields; a new ``status`` moves the task between status indexes atomically.
 
+        ``atomically_with(pipe)`` adds commands that happen in the same transaction (all or none:
+        e.g. the interaction logged with the task's success, so a re-run never logs it twice).
         One task is worked on by one job at a time, so read-modify-write needs no lock.
         """
         current = await self.get(task_id)
         record = TaskRecord.model_validate({**current.model_dump(), **fields})  # validate the new values
         async with self._redis.pipeline(transaction=True) as pipe:
+            if atomically_with is not None:
+                atomically_with(pipe)
             pipe.set(task_key(task_id), record.model_dump_json())
             if "status" in fields and record.status != current.status:
                 pipe.zrem(tasks_by_status(current.status), task_id)

@@ -118,12 +118,14 @@ class Cognition:
         return outcome
 
     async def _succeed(self, task: TaskRecord, outcome: TaskOutcome) -> str:
-        await self.interactions.append(Interaction(
+        interaction = Interaction(
             id=task.id, task_id=task.id, task=task.text, response=outcome.response,
             contributions=outcome.contributions, models=outcome.models, dissonance=outcome.dissonance,
-            source=task.source))
+            source=task.source)
+        # logged in the same transaction as the success: a job re-run after a kill never logs it twice
         done = await self.tasks.update(task.id, status=TaskStatus.SUCCEEDED, finished_at=time.time(),
-                                       result=outcome.model_dump(mode="json"), error=None)
+                                       result=outcome.model_dump(mode="json"), error=None,
+                                       atomically_with=self.interactions.append_in(interaction))
         await self._touch()
         log.info("task answered", task_id=task.id, source=task.source, dissonance=outcome.dissonance,
                  duration_s=outcome.timings_s.get("total"), models=outcome.models, degraded=outcome.degraded,
