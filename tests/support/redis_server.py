@@ -15,13 +15,15 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, data_dir: str | None = None):
+        """``data_dir``: persist with an append-only file there, so a restart keeps the data."""
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install -y redis-server)")
         self.binary = binary
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.data_dir = data_dir
 
     @property
     def url(self) -> str:
@@ -29,7 +31,8 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             *(["--appendonly", "yes", "--dir", self.data_dir] if self.data_dir else ["--appendonly", "no"]),
              "--daemonize", "no", "--loglevel", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
