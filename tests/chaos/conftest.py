@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ from tests.support.fake_ollama import FakeOllama
 from tests.support.redis_server import RedisServer
 
 LEASE_S = 4  # a killed worker's job is free again within this (production: 60 s)
+# CI runs the suite at scale 1; a longer run by hand: CHAOS_SCALE=5 pytest -m chaos -s
+SCALE = max(1, int(os.environ.get("CHAOS_SCALE", "1")))
 
 
 @pytest.fixture

@@ -12,16 +12,16 @@ from shared.keys import INTERACTIONS_STREAM
 from shared.stores.interactions import Interaction
 from shared.stores.tasks import TaskRecord, TaskStatus, TaskStore
 from shared.task_intake import submit_task
-from tests.chaos.conftest import LEASE_S
+from tests.chaos.conftest import LEASE_S, SCALE
 from tests.chaos.replicas import Replicas
 from tests.support.eventually import eventually
 from tests.support.fake_ollama import FakeOllama
 from tests.workers.cognition.helpers import personas
 
-pytestmark = [pytest.mark.chaos, pytest.mark.slow, pytest.mark.timeout(400)]
+pytestmark = [pytest.mark.chaos, pytest.mark.slow, pytest.mark.timeout(400 * SCALE)]
 
-TASKS = 60
-KILLS = 10
+TASKS = 60 * SCALE
+KILLS = 10 * SCALE
 KILL_EVERY_S = 1.5
 FINAL_WITHIN_S = 240  # every task final by then, even on a busy 2-core machine
 

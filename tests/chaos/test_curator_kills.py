@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from shared.keys import CURATOR_GROUP, INTERACTIONS_STREAM
+from tests.chaos.conftest import SCALE
 from tests.chaos.replicas import Replicas
 from tests.services.curator.helpers import (
     JUDGE,
@@ -25,10 +26,10 @@ from tests.services.curator.helpers import (
 from tests.support.eventually import eventually
 from tests.support.fake_ollama import FakeOllama
 
-pytestmark = [pytest.mark.chaos, pytest.mark.slow, pytest.mark.timeout(400)]
+pytestmark = [pytest.mark.chaos, pytest.mark.slow, pytest.mark.timeout(400 * SCALE)]
 
-INTERACTIONS = 240
-KILLS = 8
+INTERACTIONS = 240 * SCALE
+KILLS = 8 * SCALE
 KILL_EVERY_S = 1.5
 CONCURRENCY = 4
 CLAIM_INTERVAL_S = 1.0  # presence TTL: 3 intervals
@@ -58,7 +59,7 @@ async def test_killed_curators_judge_finished_work_once_and_leave_the_group(
         async def all_curated() -> bool:
             return len(await verdicts(redis)) >= INTERACTIONS and await backlog(redis) == {"pending": 0, "lag": 0}
 
-        await eventually(all_curated, within_s=180, every=0.2)
+        await eventually(all_curated, within_s=180 * SCALE, every=0.2)
         curated_in = time.time() - last_kill
         members = await eventually(lambda: _only_live(redis, curators), within_s=60, every=0.5)
         assert curators.all_alive(), curators.output()
