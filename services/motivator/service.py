@@ -72,7 +72,8 @@ async def serve(settings: MotivatorSettings, stop: asyncio.Event) -> None:
     redis = await connect(settings.redis_url, retries=30)
     bus = EventBus(redis, source=settings.service_name, journal_maxlen=settings.event_journal_maxlen,
                    consumer_name=settings.motivator_consumer_name,
-                   claim_idle_ms=settings.motivator_claim_idle_ms)
+                   claim_idle_ms=settings.motivator_claim_idle_ms,
+                   presence_ttl_s=settings.motivator_presence_ttl_s)
     motivator = Motivator(redis, bus, settings)
     motivator.subscribe()
     try:

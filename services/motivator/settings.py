@@ -23,3 +23,6 @@ class MotivatorSettings(BaseServiceSettings):
     motivator_consumer_name: str | None = None
     # An event held this long by a replica that died is claimed by another.
     motivator_claim_idle_ms: int = Field(default=30_000, ge=100)
+    # A replica's presence in the group lives this long: what a killed one held is taken over
+    # (and its name removed from the group) within it (shared/events/presence.py).
+    motivator_presence_ttl_s: float = Field(default=15.0, ge=1.0)

@@ -72,8 +72,9 @@ async def test_killed_curators_judge_finished_work_once_and_leave_the_group(
     assert len(got) == INTERACTIONS and len({v.interaction_id for v in got}) == INTERACTIONS
     scored = Counter(marker(b) for b in fake_ollama.chats(JUDGE) if not is_vote(b))
     redone = sum(c - 1 for c in scored.values())
-    assert set(scored) == set(range(INTERACTIONS)) and max(scored.values()) <= 2
-    assert redone <= KILLS * CONCURRENCY  # only what was in flight at a kill is judged again
+    assert set(scored) == set(range(INTERACTIONS))
+    # only what was in flight at a kill is judged again (twice if the one that took it over died too)
+    assert redone <= KILLS * CONCURRENCY
     print(f"\n{KILLS} curator kills over {INTERACTIONS} interactions: {redone} judged twice (in flight at a "
           f"kill; at most {KILLS * CONCURRENCY}); all curated {curated_in:.1f} s after the last kill "
           f"(idle claim 60 s, presence TTL {3 * CLAIM_INTERVAL_S:.0f} s); group members at the end: {members}")
