@@ -10,7 +10,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def eventually(probe: Callable[[], Awaitable[T]], within_s: float = 10.0, every: float = 0.01) -> T:
+async def eventually(probe: Callable[[], Awaitable[T]], within_s: float = 30.0, every: float = 0.01) -> T:
     """Return ``probe()``'s first truthy value; ``TimeoutError`` with the last one after ``within_s``."""
     deadline = time.monotonic() + within_s
     value = await probe()

@@ -34,10 +34,10 @@ ready = asyncio.Event()
 async def test_sse_streams_bus_events_filtered_by_type(api: httpx.AsyncClient, redis) -> None:
     ready.clear()
     reader = asyncio.create_task(_read_events(api, {"type": "model_tuned"}, want=1))
-    await asyncio.wait_for(ready.wait(), 5)
+    await asyncio.wait_for(ready.wait(), 20)
     bus = EventBus(redis, source="test")
     await bus.publish(EventType.TOOL_CREATED, {"tool_name": "ignored", "version": 1})
     sent = await bus.publish(EventType.MODEL_TUNED, {"persona": "BRICK", "new_model_tag": "b2"})
-    got = await asyncio.wait_for(reader, 5)
+    got = await asyncio.wait_for(reader, 20)
     assert [e["id"] for e in got] == [sent.id]
     assert got[0]["data"]["new_model_tag"] == "b2"

@@ -86,7 +86,7 @@ async def running_curator(settings: CuratorSettings, redis: Any, consumer: str =
     curator = Curator(settings, redis, llm, consumer=consumer)
     stop = asyncio.Event()
     task = asyncio.create_task(curator.serve(stop))
-    await asyncio.wait_for(curator.ready.wait(), 5)
+    await asyncio.wait_for(curator.ready.wait(), 20)
     try:
         yield curator
         if task.done():

@@ -20,7 +20,7 @@ class Collector:
         if len(self.got) >= self.expected:
             self.done.set()
 
-    async def wait(self, within_s: float = 5.0) -> None:
+    async def wait(self, within_s: float = 20.0) -> None:
         await asyncio.wait_for(self.done.wait(), within_s)
 
 
