@@ -48,3 +48,37 @@ async def test_worker_process_answers_tasks_and_keeps_running_after_a_bad_answer
         assert health.returncode == 0, health.stdout + health.stderr
     finally:
         assert worker.stop() == 0, worker.output()[-2000:]
+
+
+async def test_a_worker_stopped_mid_task_hands_it_back_and_the_next_one_answers_it(
+    redis, live_redis, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.on_chat(personas())
+    fake_ollama.chat_delay_s = 3.0  # still thinking when SIGTERM arrives
+    env = {"BATOS_REDIS_URL": live_redis.url, "BATOS_ENVIRONMENT": "test", "BATOS_OLLAMA_HOST": fake_ollama.host,
+           "BATOS_QUEUE_JOB_COMPLETION_WAIT_S": "1"}
+    first = ServiceProcess("workers.cognition", env, name="cognition-stopped").start()
+    store = TaskStore(redis)
+    try:
+        await asyncio.to_thread(first.wait_for_output, "worker starting")
+        task, _ = await submit_task(redis, store, TaskRecord(text="a long question"))
+
+        async def running() -> bool:
+            return (await store.get(task.id)).status == TaskStatus.RUNNING
+
+        await eventually(running)
+    finally:
+        assert first.stop() == 0, first.output()[-2000:]  # SIGTERM: waits 1 s for the job, then hands it back
+    assert "will be run again" in first.output()
+    assert (await store.get(task.id)).status != TaskStatus.FAILED
+    fake_ollama.chat_delay_s = 0.0
+    second = ServiceProcess("workers.cognition", env, name="cognition-next").start()
+    try:
+        async def answered() -> TaskRecord | None:
+            record = await store.get(task.id)
+            return record if record.status in (TaskStatus.SUCCEEDED, TaskStatus.FAILED) else None
+
+        record = await eventually(answered, within_s=60)
+    finally:
+        second.stop()
+    assert record.status == TaskStatus.SUCCEEDED and record.attempts == 2
