@@ -19,6 +19,7 @@ class Reason(StrEnum):
     KILLED_OOM = "killed_oom"  # SIGKILLed by the engine: the memory limit (exit 137)
     OUTPUT_TRUNCATED = "output_truncated"  # wrote more than the cap: killed, output cut
     SANDBOX_UNAVAILABLE = "sandbox_unavailable"  # Docker, the runtime or the image is missing
+    SANDBOX_CRASHED = "sandbox_crashed"  # the runtime (gVisor) died under the program, e.g. pids
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +44,18 @@ class SandboxResult:
         return cls(None, "", "", duration_s, Reason.SANDBOX_UNAVAILABLE, message)
 
 
-def classify(exit_code: int, *, timed_out: bool, truncated: bool) -> Reason:
-    """The reason for a finished run; our own kills take precedence over the exit code."""
+def classify(exit_code: int, *, timed_out: bool, truncated: bool, program_ended: bool = True) -> Reason:
+    """The reason for a finished run; our own kills take precedence over the exit code.
+
+    ``program_ended``: the watchdog reported the program's end; without that report a run that
+    was not SIGKILLed ended because the runtime itself died (``SANDBOX_CRASHED``).
+    """
     if timed_out:
         return Reason.TIMEOUT
     if truncated:
         return Reason.OUTPUT_TRUNCATED
     if exit_code == 137:
         return Reason.KILLED_OOM
+    if not program_ended:
+        return Reason.SANDBOX_CRASHED
     return Reason.OK if exit_code == 0 else Reason.ERROR

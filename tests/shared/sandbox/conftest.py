@@ -19,7 +19,7 @@ from shared.sandbox import Sandbox, SandboxSettings
 TIMEOUT_S = 3.0  # the wall clock given to programs that never end by themselves
 # Every run must be over within its timeout plus this: a bound that proves "killed, not left
 # running" and holds on a busy 2-core machine (6.4 s at a 3 s timeout was seen there). How
-# promptly a run ends is measured by bench/bench_sandbox.py, not asserted here.
+# promptly a run ends is measured by bench/bench_sandbox_kill.py, not asserted here.
 SLACK_S = 15.0
 CANARY_VAR = "BATOS_SANDBOX_TEST_CANARY"
 

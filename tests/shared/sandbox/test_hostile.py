@@ -1,7 +1,8 @@
 """The hostile corpus: programs that try to escape or exhaust the sandbox, and what each gets.
 
 All programs run once, concurrently, in the real gVisor sandbox (module fixture); each test then
-asserts its program's specific outcome and that the run was over within timeout + 2 s.
+asserts its program's specific outcome and that the run was over within timeout + SLACK_S
+(a bound that holds on a busy 2-core machine; bench/bench_sandbox_kill.py measures promptness).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 import pytest
 
 from shared.sandbox import Reason, Sandbox, SandboxResult
+from shared.sandbox.runner import container_user
 from tests.shared.sandbox.conftest import CANARY_VAR, SLACK_S, TIMEOUT_S, Listener
 
 pytestmark = pytest.mark.docker
@@ -27,6 +30,7 @@ Check = Callable[[SandboxResult, "Context"], None]
 class Context:
     canary: str
     cap: int
+    uid: int
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,17 @@ def _killed_at_timeout(r: SandboxResult, ctx: Context) -> None:
 
 def _truncated(r: SandboxResult, ctx: Context) -> None:
     assert r.reason is Reason.OUTPUT_TRUNCATED and not r.ok
+    # The cap counts what is returned: replacement characters and escapes included.
     assert len(r.stdout.encode()) <= ctx.cap and len(r.stderr.encode()) <= ctx.cap
     assert len(r.stdout) + len(r.stderr) > 0
+    assert all(c in "\n\t" or unicodedata.category(c) != "Cc" for c in r.stdout + r.stderr)
+
+
+def _escaped(r: SandboxResult, ctx: Context) -> None:
+    assert r.reason is Reason.OK, r.stderr
+    assert r.stdout.startswith("\\x1b]0;pwned\\x07\\x1b[2J\\x00"), r.stdout[:80]
+    assert "\\xc2\\x9b" not in r.stdout and "\\x9b" in r.stdout  # C1 CSI (U+009B) escaped
+    assert all(c in "\n\t" or unicodedata.category(c) != "Cc" for c in r.stdout)
 
 
 def _no_canary(r: SandboxResult, ctx: Context) -> None:
@@ -86,7 +99,7 @@ def _no_canary(r: SandboxResult, ctx: Context) -> None:
 def _only_sandbox_processes(r: SandboxResult, ctx: Context) -> None:
     assert r.reason is Reason.OK, r.stderr
     pids = [int(p) for p in r.stdout.split("pids:")[1].split()[0].split(",")]
-    assert pids == [1], pids  # the program is pid 1: no host process is visible
+    assert pids == [1, 2], pids  # the watchdog and the program: no host process is visible
     assert f"release:{os.uname().release}" not in r.stdout  # gVisor's kernel, not the host's
     assert f"node:{socket.gethostname()}" not in r.stdout and "node:sandbox" in r.stdout
 
@@ -177,6 +190,22 @@ except OSError as e:
         "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
         _reason(Reason.KILLED_OOM, Reason.TIMEOUT),
     ),
+    "thread_bomb": Case(
+        "import threading, time\nwhile True:\n    try:\n"
+        "        threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()\n"
+        "    except Exception:\n        pass",
+        _reason(Reason.KILLED_OOM, Reason.TIMEOUT),
+    ),
+    "kills_the_watchdog": Case(
+        "import os, signal\nfor s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM):\n"
+        "    os.kill(1, s)\nimport time\ntime.sleep(10**9)",
+        _reason(Reason.KILLED_OOM, Reason.TIMEOUT),
+    ),
+    "terminal_escapes": Case(
+        "import os\nos.write(1, b'\\x1b]0;pwned\\x07\\x1b[2J\\x00\\x9b\\xc2\\x9b' + bytes(range(256)))",
+        _escaped,
+    ),
+    "invalid_utf8_flood": Case("import os\nos.write(1, b'\\xff' * (1 << 20))", _truncated),
     "infinite_loop": Case("while True:\n    pass", _killed_at_timeout),
     "sleep_forever": Case("import time\ntime.sleep(10**9)", _killed_at_timeout),
     "ignores_sigterm": Case(
@@ -240,7 +269,7 @@ try:
 except PermissionError as e:
     print("setuid denied", e.errno)
 """,
-        _reports("uid 1000 1000", "setuid denied 1"),
+        _reports("setuid denied 1"),
     ),
     "ctypes_syscalls": Case(
         """
@@ -288,7 +317,10 @@ def test_hostile_program_is_contained(
     assert wall <= case.timeout_s + SLACK_S, f"{name} took {wall:.2f}s"
     assert result.duration_s <= wall
     assert result.reason is not Reason.SANDBOX_UNAVAILABLE, result.message
-    case.check(result, Context(canary=canary, cap=sandbox.settings.sandbox_output_cap_bytes))
+    uid = container_user(sandbox.settings)[0]
+    case.check(result, Context(canary=canary, cap=sandbox.settings.sandbox_output_cap_bytes, uid=uid))
+    if name == "setuid_root":
+        assert f"uid {uid} {uid}" in result.stdout and uid != 0, result.stdout
 
 
 def test_host_listener_was_never_reached(

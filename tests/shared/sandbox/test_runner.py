@@ -10,6 +10,8 @@ import pytest
 
 from shared.sandbox import Reason, Sandbox, SandboxResult
 from shared.sandbox.reaper import LABEL, OWNER_LABEL, owner_id
+from shared.sandbox.runner import container_user
+from shared.sandbox.settings import GVISOR_MIN_PIDS
 from tests.shared.sandbox.conftest import SLACK_S, make_settings
 
 pytestmark = pytest.mark.docker
@@ -61,6 +63,28 @@ def test_output_kept_before_a_timeout(sandbox: Sandbox) -> None:
     assert result.duration_s < 1.5 + SLACK_S
 
 
+def test_control_characters_are_escaped_and_the_cap_counts_text(sandbox: Sandbox) -> None:
+    result = sandbox.run("import os\nos.write(1, b'a\\x1b[31mb\\x00c\\td\\n')\nos.write(2, b'\\xff\\xfe')")
+    assert result.ok, result
+    assert result.stdout == "a\\x1b[31mb\\x00c\td\n" and result.stderr == "\ufffd\ufffd"
+
+
+def test_program_exit_2_is_the_programs_own(sandbox: Sandbox) -> None:
+    result = sandbox.run("import sys\nsys.exit(2)")
+    assert result.reason is Reason.ERROR and result.exit_code == 2 and result.stderr == ""
+
+
+def test_runtime_crash_is_its_own_reason() -> None:
+    # Far under the floor the settings enforce (model_copy skips validation): busy processes
+    # need gVisor host threads, which hit the pids limit, and the runtime dies (exit 2, no
+    # output), not the program.
+    settings = make_settings().model_copy(update={"sandbox_pids_limit": 64})
+    busy = "import os, time\nfor _ in range(40):\n    if os.fork() == 0:\n        while True:\n            pass\n"
+    result = Sandbox(settings).run(busy + "time.sleep(2)\nprint('never seen')")
+    assert result.reason is Reason.SANDBOX_CRASHED and not result.ok, result
+    assert "runtime crashed" in result.message and "pids" in result.message
+
+
 async def test_arun(sandbox: Sandbox) -> None:
     result = await sandbox.arun("print(6 * 7)")
     assert result.ok and result.stdout == "42\n"
@@ -92,19 +116,23 @@ def test_container_hardening_as_the_engine_sees_it(sandbox: Sandbox, canary: str
     assert host["CapDrop"] == ["ALL"] and not host.get("CapAdd")
     assert host["SecurityOpt"] == ["no-new-privileges"]
     assert host["Memory"] == host["MemorySwap"] == 256 * 1024 * 1024
-    assert host["NanoCpus"] > 0 and host["PidsLimit"] >= 512
+    assert host["NanoCpus"] > 0 and host["PidsLimit"] >= GVISOR_MIN_PIDS
     assert host["LogConfig"]["Type"] == "none"  # nothing a program prints is stored on disk
     assert host["Privileged"] is False
     assert "size=64m" in host["Tmpfs"]["/tmp"]
-    assert config["User"] == "1000:1000"
+    uid, gid = container_user(sandbox.settings)
+    assert config["User"] == f"{uid}:{gid}" and uid != 0
     assert config["Labels"][LABEL] == "1"
     assert not any(canary in e for e in config["Env"])
     mounts = {m["Destination"]: m for m in attrs["Mounts"]}
     assert set(mounts) == {"/app", "/etc/resolv.conf"}
     assert not any(m["RW"] for m in mounts.values())
     assert result.reason is Reason.TIMEOUT
-    # ... and the container is gone afterwards.
-    assert not sandbox.client().containers.list(all=True, filters={"id": attrs["Id"]})
+    # ... and the container is gone soon afterwards (removed in the background after a kill).
+    deadline = time.monotonic() + SLACK_S
+    while sandbox.client().containers.list(all=True, sparse=True, filters={"id": attrs["Id"]}):
+        assert time.monotonic() < deadline, "the killed container was not removed"
+        time.sleep(0.2)
 
 
 def test_flood_costs_neither_disk_nor_memory(sandbox: Sandbox) -> None:
@@ -123,7 +151,7 @@ def test_runc_only_when_allowed_and_then_hardened_too() -> None:
     result = box.run(
         "import os, socket\nprint(os.getuid(), [n for _, n in socket.if_nameindex()])\nopen('/etc/x', 'w')"
     )
-    assert result.reason is Reason.ERROR and result.stdout == "1000 ['lo']\n"
+    assert result.reason is Reason.ERROR and result.stdout == f"{container_user(box.settings)[0]} ['lo']\n"
     assert "Read-only file system" in result.stderr
 
 

@@ -6,11 +6,12 @@ import pytest
 from pydantic import ValidationError
 
 from shared.sandbox import SandboxSettings
+from shared.sandbox.settings import GVISOR_MIN_PIDS
 
 
 def test_defaults_are_the_hardened_ones() -> None:
     s = SandboxSettings()
-    assert s.sandbox_runtime == "runsc" and s.sandbox_pids_limit >= 512
+    assert s.sandbox_runtime == "runsc" and s.sandbox_pids_limit >= 2048
     assert s.sandbox_memory == "256m" and s.sandbox_timeout_s == 10
 
 
@@ -23,8 +24,9 @@ def test_runc_needs_explicit_permission() -> None:
 
 
 def test_gvisor_pids_floor() -> None:
-    with pytest.raises(ValidationError, match="512"):
-        SandboxSettings(sandbox_pids_limit=128)
+    assert SandboxSettings().sandbox_pids_limit >= GVISOR_MIN_PIDS >= 2048
+    with pytest.raises(ValidationError, match=str(GVISOR_MIN_PIDS)):
+        SandboxSettings(sandbox_pids_limit=512)
     assert SandboxSettings(sandbox_runtime="runc", sandbox_allow_runc=True, sandbox_pids_limit=128)
 
 
