@@ -10,9 +10,9 @@ import pytest
 
 from shared.events import EventBus
 from shared.keys import MOTIVATOR_GROUP, EventType, event_journal
+from shared.stores.tasks import TaskRecord, TaskStore
 from tests.chaos.conftest import SCALE
 from tests.chaos.replicas import Replicas
-from tests.services.motivator.conftest import motivator_tasks
 from tests.support.eventually import eventually
 
 pytestmark = [pytest.mark.chaos, pytest.mark.slow, pytest.mark.timeout(300 * SCALE)]
@@ -51,6 +51,10 @@ async def test_killed_motivators_create_one_inquiry_per_event(redis, chaos_env: 
     assert set(inquiries.values()) == {1}  # one inquiry per event, however many replicas died
     assert await _members_are(redis, 0)  # the survivors left on their clean stop
     print(f"\n{len(motivators.kills)} motivator kills over {EVENTS} events: one inquiry each")
+
+
+async def motivator_tasks(redis) -> list[TaskRecord]:
+    return [t for t in await TaskStore(redis).list(limit=EVENTS + 100) if t.source == "motivator"]
 
 
 async def _members_are(redis, n: int) -> bool:
