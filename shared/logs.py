@@ -34,7 +34,10 @@ def configure_logging(level: str = "INFO", json: bool | None = None, service: st
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared_processors,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            # format_exc_info here too: a stdlib record's exc_info (uvicorn's "Exception in ASGI
+            # application") otherwise reached the renderer as a tuple, "<traceback object ...>" in JSON
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                        structlog.processors.format_exc_info, renderer],
         )
     )
     root = logging.getLogger()

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from redis.exceptions import ResponseError
 
 from services.api.deps import MAX_OFFSET, State
+from services.api.responses import errors
 from shared.datasets import VersionSummary, get_version, list_versions, sample_page
 from shared.keys import CURATION_RUN_CHANNEL, CURATION_RUN_REQUESTED, CURATOR_GROUP, INTERACTIONS_STREAM
 
@@ -47,7 +48,7 @@ async def datasets(state: State) -> DatasetList:
     return DatasetList(items=await list_versions(state.redis, state.settings.data_dir))
 
 
-@router.get("/v1/datasets/{version}", response_model=DatasetDetail)
+@router.get("/v1/datasets/{version}", response_model=DatasetDetail, responses=errors(404))
 async def dataset(
     version: str,
     state: State,

@@ -13,13 +13,15 @@ from fastapi import APIRouter, Query
 from sse_starlette import EventSourceResponse
 
 from services.api.deps import State
+from services.api.responses import TEXT
 from shared.events import Envelope
 from shared.keys import EVENT_CHANNEL_PATTERN, event_channel
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
+SSE = {"description": "server-sent events", "content": {"text/event-stream": TEXT["text/plain"]}}
 
 
-@router.get("")
+@router.get("", response_class=EventSourceResponse, responses={200: SSE})
 async def stream_events(
     state: State,
     type_: Annotated[list[str] | None, Query(alias="type", max_length=50)] = None,

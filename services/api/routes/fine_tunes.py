@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
 from services.api.deps import MAX_OFFSET, State
+from services.api.responses import errors
 from shared.datasets import load_fine_tune_job
 from shared.errors import NotFound
 from shared.keys import JOB_FINE_TUNE, QUEUE_FINE_TUNE
@@ -49,7 +50,7 @@ async def list_fine_tunes(
     return FineTuneList(items=await FineTuneStore(state.redis).list(limit, offset, persona))
 
 
-@router.get("/{fine_tune_id}", response_model=FineTuneRecord)
+@router.get("/{fine_tune_id}", response_model=FineTuneRecord, responses=errors(404))
 async def get_fine_tune(fine_tune_id: str, state: State) -> FineTuneRecord:
     try:
         return await FineTuneStore(state.redis).get(fine_tune_id)
@@ -57,7 +58,7 @@ async def get_fine_tune(fine_tune_id: str, state: State) -> FineTuneRecord:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=FineTuneRecord)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=FineTuneRecord, responses=errors(404, 409))
 async def start_fine_tune(body: FineTuneIn, state: State) -> FineTuneRecord:
     """Queue a fine-tune of ``persona`` on a sealed dataset version; 202 with its record."""
     try:

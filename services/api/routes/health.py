@@ -9,16 +9,25 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Response, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
 from services.api.deps import State
+from services.api.responses import TEXT
 from shared.errors import LLMUnreachable
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+class Health(BaseModel):
+    status: str
+    redis: str
+    llm: str | None = None
+
+
+@router.get("/healthz", response_model=Health, responses={503: {
+    "model": Health, "description": "Redis unavailable, or too many connections (text/plain)", "content": TEXT}})
 async def healthz(state: State) -> JSONResponse:
     try:
         await asyncio.wait_for(state.redis.ping(), timeout=1.0)
@@ -32,6 +41,6 @@ async def healthz(state: State) -> JSONResponse:
     return JSONResponse({"status": "ok", "redis": "ok", "llm": "ok"})
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse, responses={200: {"content": TEXT}})
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

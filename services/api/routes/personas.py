@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from services.api.deps import State
+from services.api.responses import errors
 from shared.keys import EventType
 from shared.personas import PersonaState
 
@@ -34,7 +35,7 @@ async def list_personas(state: State) -> list[PersonaOut]:
     return [_out(s) for s in await state.personas.all()]
 
 
-@router.post("/{name}/rollback", response_model=PersonaOut)
+@router.post("/{name}/rollback", response_model=PersonaOut, responses=errors(404, 409))
 async def rollback_persona(name: str, state: State) -> PersonaOut:
     """Restore the persona's previous model (404 unknown persona, 409 nothing to roll back to)."""
     restored, replaced = await state.personas.rollback(name)

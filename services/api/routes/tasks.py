@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 
 from services.api.deps import MAX_OFFSET, State
+from services.api.responses import errors
 from shared.errors import NotFound
 from shared.stores.tasks import TaskRecord, TaskStatus
 from shared.task_intake import submit_task
@@ -56,7 +57,7 @@ async def create_task(body: TaskIn, request: Request) -> TaskRecord:
                     media_type="application/json")
 
 
-@router.get("/{task_id}", response_model=TaskRecord)
+@router.get("/{task_id}", response_model=TaskRecord, responses=errors(404))
 async def get_task(task_id: str, state: State) -> TaskRecord:
     try:
         return await state.tasks.get(task_id)

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.api.deps import MAX_OFFSET, State
+from services.api.responses import errors
 from shared.errors import InvalidInput
 from shared.tools import (
     ForgeJob,
@@ -111,13 +112,13 @@ async def list_tools(state: State, limit: Annotated[int, Query(ge=1, le=500)] = 
     return ToolList(items=items, total=await registry.count())
 
 
-@router.get("/jobs/{job_id}", response_model=ForgeJob)
+@router.get("/jobs/{job_id}", response_model=ForgeJob, responses=errors(404))
 async def forge_job(job_id: str, state: State) -> ForgeJob:
     """A forge job's status, result and every attempt with its reason."""
     return await ForgeJobStore(state.redis).get(job_id)
 
 
-@router.get("/{name}", response_model=ToolDetail)
+@router.get("/{name}", response_model=ToolDetail, responses=errors(404))
 async def get_tool(name: str, state: State,
                    version: Annotated[int | None, Query(ge=1)] = None) -> ToolDetail:
     """One version (default: the latest) with its source and test output, and the list of versions."""
@@ -129,7 +130,7 @@ async def get_tool(name: str, state: State,
                        forge_job_id=v.forge_job_id) for v in versions])
 
 
-@router.post("/{name}/invoke", response_model=InvokeOut)
+@router.post("/{name}/invoke", response_model=InvokeOut, responses=errors(404, 502, 503, 504))
 async def invoke(name: str, body: InvokeIn, state: State, request: Request) -> InvokeOut:
     """Run the tool in the sandbox with ``body.args``; its JSON return value, or why not."""
     tool = await ToolRegistry(state.redis).get(name, body.version)  # 404 before anything runs
