@@ -32,6 +32,7 @@ from collections.abc import Callable
 
 import httpx
 
+from bench.bench_api import serve as serve_api
 from bench.common import private_redis, table
 from tests.support.redis_server import free_port
 
@@ -175,15 +176,7 @@ def slowloris(port: int, n: int = 2_000, hold_s: float = 25.0) -> str:
 
 def serve(mode: str, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     args = [sys.executable, "-c", BEFORE] if mode == "before" else [sys.executable, "-m", "services.api"]
-    proc = subprocess.Popen(args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/docs", timeout=0.5)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
+    return serve_api(args, env, port)
 
 
 def run(mode: str, name: str, attack: Callable[[int], str], redis_url: str) -> list[object]:

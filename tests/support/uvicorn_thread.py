@@ -12,10 +12,11 @@ from tests.support.redis_server import free_port
 
 
 class UvicornThread:
-    def __init__(self, app: Any, port: int | None = None, lifespan: str = "on"):
+    def __init__(self, app: Any, port: int | None = None, lifespan: str = "on", **options: Any):
+        """``options``: more ``uvicorn.Config`` arguments (they win over these defaults)."""
         self.port = port or free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
-                                lifespan=lifespan, log_config=None)
+        config = uvicorn.Config(app, **{"log_level": "warning", "access_log": False, "lifespan": lifespan,
+                                        "log_config": None, **options, "host": "127.0.0.1", "port": self.port})
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True, name=f"uvicorn-{self.port}")
 

@@ -45,14 +45,8 @@ def _gone(pid: int) -> bool:
 async def test_a_killed_worker_leaves_no_model_and_the_job_reruns_to_success(
     redis, fake_ollama: FakeOllama, ft_env: dict[str, str], ft_settings: FineTuneSettings, sealed: Path
 ) -> None:
-    fake_ollama.on_chat(judge_prefers("NEW"))
-    store = FineTuneStore(redis)
-    job_id = fine_tune_idempotency_key(VERSION)
-    await enqueue(redis, QUEUE_FINE_TUNE, JOB_FINE_TUNE, "BRICK", VERSION, idempotency_key=job_id)
-
     ft_env = {**ft_env, "BATOS_QUEUE_IN_PROGRESS_LEASE_S": "2"}
-    endless = ServiceProcess("workers.fine_tune", {**ft_env, "BATOS_TRAIN_MAX_STEPS": "100000"}, name="ft-doomed")
-    endless.start()
+    store, job_id, endless = await _enqueue_and_start_endless_training(redis, fake_ollama, ft_env, "ft-doomed")
     try:
         record = await eventually(lambda: _training_step(store), within_s=60, every=0.1)
         pid = _training_pid(endless)
@@ -90,13 +84,8 @@ async def test_ctrl_c_hands_the_training_job_back_and_it_reruns(
     redis, fake_ollama: FakeOllama, ft_env: dict[str, str], ft_settings: FineTuneSettings, sealed: Path
 ) -> None:
     """SIGINT to the worker's whole process group (a Ctrl-C under ``make run``) must not fail the job."""
-    fake_ollama.on_chat(judge_prefers("NEW"))
-    store = FineTuneStore(redis)
-    job_id = fine_tune_idempotency_key(VERSION)
-    await enqueue(redis, QUEUE_FINE_TUNE, JOB_FINE_TUNE, "BRICK", VERSION, idempotency_key=job_id)
-    interrupted = ServiceProcess("workers.fine_tune", {**ft_env, "BATOS_TRAIN_MAX_STEPS": "100000",
-                                                       "BATOS_QUEUE_JOB_COMPLETION_WAIT_S": "8"}, name="ft-ctrl-c")
-    interrupted.start()
+    store, job_id, interrupted = await _enqueue_and_start_endless_training(
+        redis, fake_ollama, {**ft_env, "BATOS_QUEUE_JOB_COMPLETION_WAIT_S": "8"}, "ft-ctrl-c")
     try:
         await eventually(lambda: _training_step(store), within_s=60, every=0.1)
         pid = _training_pid(interrupted)
@@ -118,6 +107,17 @@ async def test_ctrl_c_hands_the_training_job_back_and_it_reruns(
         healthy.stop()
     assert record.state == "swapped", record.reason
     assert record.attempts == 2
+
+
+async def _enqueue_and_start_endless_training(
+    redis, fake_ollama: FakeOllama, env: dict[str, str], name: str
+) -> tuple[FineTuneStore, str, ServiceProcess]:
+    """The fine-tune job enqueued, and a worker started on it whose training never ends by itself."""
+    fake_ollama.on_chat(judge_prefers("NEW"))
+    job_id = fine_tune_idempotency_key(VERSION)
+    await enqueue(redis, QUEUE_FINE_TUNE, JOB_FINE_TUNE, "BRICK", VERSION, idempotency_key=job_id)
+    worker = ServiceProcess("workers.fine_tune", {**env, "BATOS_TRAIN_MAX_STEPS": "100000"}, name=name).start()
+    return FineTuneStore(redis), job_id, worker
 
 
 async def _training_step(store: FineTuneStore) -> FineTuneRecord | None:
