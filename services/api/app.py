@@ -54,7 +54,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app = FastAPI(title="BAT OS engine", version="0.1.0", lifespan=lifespan)
     app.add_middleware(BearerAuthMiddleware, token=settings.api_token.get_secret_value())
     app.add_middleware(MetricsMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)  # outermost: before auth
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes,
+                       timeout_s=settings.api_body_timeout_s)  # outermost: before auth
     routers = [health.router, *PROTECTED_ROUTERS]  # every /v1 path is guarded by BearerAuthMiddleware
     routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
     declare_common_responses(routes)  # before the routers are included: FastAPI copies their routes

@@ -33,6 +33,7 @@ DESCRIPTIONS = {
     400: "the body could not be parsed (nested too deeply, for one)",
     401: "missing or wrong bearer token",
     404: "not found",
+    408: "the request body did not arrive within BATOS_API_BODY_TIMEOUT_S",
     409: "conflicts with the current state",
     413: "request body over BATOS_API_MAX_BODY_BYTES",
     422: "invalid parameters or body",
@@ -64,4 +65,5 @@ def declare_common_responses(routes: Iterable[APIRoute]) -> None:
             common[422] = error(422)
         if route.body_field is not None:
             common[400] = error(400)
+            common[408] = error(408)
         route.responses = {**common, **route.responses}

@@ -21,6 +21,7 @@ class ApiSettings(BaseServiceSettings):
     # (or after the previous response) gets a 408 and the connection closed (slowloris).
     api_max_head_bytes: int = Field(default=65_536, ge=4_096)
     api_head_timeout_s: float = Field(default=10.0, gt=0)
+    api_body_timeout_s: float = Field(default=30.0, gt=0, description="each body part within this, or 408")
     api_keep_alive_s: int = Field(default=5, ge=1, description="idle time after a response before closing")
     api_limit_concurrency: int = Field(default=1_000, ge=1, description="connections or requests; then 503")
 

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from services.api.settings import ApiSettings
+from tests.conftest import API_TOKEN
 from tests.services.api.guarded_server import GuardedApiServer
 
 HEAD_TIMEOUT_S = 1.0
@@ -23,7 +24,8 @@ SLACK_S = 10.0  # a busy 2-core machine
 
 @pytest.fixture
 def quick_server(api_settings: ApiSettings, redis: object) -> Iterator[GuardedApiServer]:
-    server = GuardedApiServer(api_settings.model_copy(update={"api_head_timeout_s": HEAD_TIMEOUT_S}))
+    server = GuardedApiServer(api_settings.model_copy(update={"api_head_timeout_s": HEAD_TIMEOUT_S,
+                                                               "api_body_timeout_s": HEAD_TIMEOUT_S}))
     server.start()
     yield server
     server.stop()
@@ -160,3 +162,17 @@ async def test_a_body_read_with_its_head_is_not_counted_as_head(api: httpx.Async
     """Head and a 300 kB body sent in one write: the body's own limits answer, not the head's."""
     response = await api.post("/v1/tasks", json={"text": "x" * 300_000})
     assert response.status_code == 422 and "the limit is 2000" in response.text
+
+
+async def test_a_body_that_stops_arriving_gets_a_408(quick_server: GuardedApiServer) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", quick_server.port)
+    writer.write(b"POST /v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Authorization: Bearer " + API_TOKEN.encode() + b"\r\n"
+                 b"Content-Length: 100\r\n\r\n{\"text\": ")  # the head, then a fraction of the body
+    await writer.drain()
+    started = time.monotonic()
+    answer = await read_answer(reader, within_s=HEAD_TIMEOUT_S + SLACK_S)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"request body not received within" in answer
+    assert time.monotonic() - started < HEAD_TIMEOUT_S + SLACK_S
