@@ -4,9 +4,10 @@ httptools (what uvicorn picks when it is installed) buffers a header of any size
 concatenation: four parallel 64 MB headers took the API from 74 to 447 MiB and stalled it for
 12 s. Here the bytes of a head still incomplete are counted as they arrive; past
 ``max_head_bytes`` the connection gets a 431 that says the limit, and is closed. (h11 has such a
-limit, but serving with it cost a quarter of ``POST /v1/tasks``'s throughput.) The count is exact
-unless a client pipelines a request behind another in one read: that read is not counted, so such
-a head may reach the limit plus one read (256 KiB).
+limit, but serving with it cost a quarter of ``POST /v1/tasks``'s throughput.) A head that goes on
+over several reads is checked before each read is parsed, up to its end (body bytes behind it
+don't count), and so is a read that begins a request. Only a head pipelined behind another
+request in the same read is parsed before it is counted: it may reach one read (256 KiB).
 
 uvicorn has no timeout on receiving a request head: its keep-alive timer is armed only after a
 response, and any byte disarms it, so a client sending a header line now and then (slowloris) or
@@ -37,6 +38,7 @@ class HeadGuardedProtocol(HttpToolsProtocol):
         self._in_head = False  # between the first byte of a request and the end of its headers
         self._head_bytes = 0
         self._began_in_read = self._ended_in_read = False
+        self._tail = b""  # the last bytes of the previous read (a head's end may straddle two reads)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -47,6 +49,18 @@ class HeadGuardedProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._in_head and not self.transport.is_closing():  # a head continued from an earlier read
+            end = (self._tail + data).find(b"\r\n\r\n")
+            in_head = len(data) if end < 0 else end + 4 - len(self._tail)  # body bytes behind it don't count
+            if self._head_bytes + in_head > self.max_head_bytes:
+                self._refuse_oversize()
+                return  # not parsed: httptools never holds more than the limit of a head
+        elif self._expecting_head() and not self.transport.is_closing():  # a new request starts here
+            end = data.find(b"\r\n\r\n")
+            if (len(data) if end < 0 else end + 4) > self.max_head_bytes:
+                self._refuse_oversize()
+                return
+        self._tail = data[-3:]
         self._began_in_read = self._ended_in_read = False
         super().data_received(data)
         if not self._in_head or self.transport.is_closing():
@@ -56,8 +70,15 @@ class HeadGuardedProtocol(HttpToolsProtocol):
         elif not self._ended_in_read:  # this read starts with the head
             self._head_bytes = len(data)
         if self._head_bytes > self.max_head_bytes:
-            self._answer_and_close(431, f"request head (request line and headers) over the limit of "
-                                        f"{self.max_head_bytes} bytes")
+            self._refuse_oversize()
+
+    def _expecting_head(self) -> bool:
+        """Nothing of a request is in flight: the next byte begins a request head."""
+        return not self._in_head and (self.cycle is None or self.cycle.response_complete)
+
+    def _refuse_oversize(self) -> None:
+        self._answer_and_close(431, f"request head (request line and headers) over the limit of "
+                                    f"{self.max_head_bytes} bytes")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

@@ -10,4 +10,5 @@ from tests.support.uvicorn_thread import UvicornThread
 
 class GuardedApiServer(UvicornThread):
     def __init__(self, settings: ApiSettings):
-        super().__init__(create_app(settings), **uvicorn_options(settings))
+        options = {k: v for k, v in uvicorn_options(settings).items() if k not in ("host", "port")}
+        super().__init__(create_app(settings), **options)  # on a free port

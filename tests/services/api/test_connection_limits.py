@@ -64,6 +64,12 @@ async def test_a_head_over_the_limit_is_a_431_with_the_limit(api_server: Guarded
     assert b"over the limit of 65536 bytes" in answer
 
 
+async def test_a_complete_head_just_over_the_limit_in_one_write_is_a_431(api_server: GuardedApiServer) -> None:
+    answer = await send_head(api_server.port, b"GET /healthz HTTP/1.1\r\nHost: a\r\nX-Pad: " + b"a" * 70_000
+                             + b"\r\n\r\n")  # as curl sends it: the whole head in one read
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+
+
 async def test_a_head_under_the_limit_is_served(api_server: GuardedApiServer) -> None:
     answer = await send_head(api_server.port, b"GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\nX-Pad: "
                              + b"a" * 60_000 + b"\r\n\r\n")
