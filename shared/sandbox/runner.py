@@ -88,7 +88,8 @@ class Sandbox:
                 return f"the Docker engine has no {self.settings.sandbox_runtime!r} runtime"
             client.images.get(self.settings.sandbox_image)
         except docker.errors.ImageNotFound:
-            return f"sandbox image {self.settings.sandbox_image!r} missing: run scripts/docker_up.sh"
+            return (f"sandbox image {self.settings.sandbox_image!r} missing: build it with "
+                    "`docker build -t batos-sandbox:latest deploy/sandbox` (or deploy/sandbox/build_offline.sh)")
         except ENGINE_ERRORS as exc:
             self._forget_client()
             return f"Docker engine unreachable: {exc}"

@@ -14,7 +14,8 @@ def real_sandbox(**overrides: object) -> Sandbox:
     box = Sandbox(SandboxSettings(**{"sandbox_timeout_s": 5.0, **overrides}))  # type: ignore[arg-type]
     problem = box.probe()
     if problem:
-        pytest.fail(f"sandbox not available ({problem}); run `bash scripts/docker_up.sh`", pytrace=False)
+        pytest.fail(f"sandbox not available ({problem}); on a CI machine run "
+                    "`BATOS_CI_MACHINE=1 bash scripts/docker_up.sh`", pytrace=False)
     return box
 
 

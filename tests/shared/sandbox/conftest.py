@@ -37,7 +37,8 @@ def sandbox() -> Sandbox:
     box = Sandbox(make_settings())
     problem = box.probe()
     if problem:
-        pytest.fail(f"sandbox not available ({problem}); run `bash scripts/docker_up.sh`", pytrace=False)
+        pytest.fail(f"sandbox not available ({problem}); on a CI machine run "
+                    "`BATOS_CI_MACHINE=1 bash scripts/docker_up.sh`", pytrace=False)
     return box
 
 
