@@ -3,12 +3,14 @@ Ollama client, HF pre-fetch against a fake download, and the messages when somet
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from services.model_setup import __main__ as entry
 from services.model_setup.settings import ModelSetupSettings
 from services.model_setup.setup import (
     HF_ALLOW_PATTERNS,
@@ -18,6 +20,8 @@ from services.model_setup.setup import (
     plan_from_settings,
     wait_for_ollama,
 )
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 class FakeOllama:
@@ -121,9 +125,11 @@ def test_local_base_must_be_a_model_folder(tmp_path: Path) -> None:
     assert folders[str(tmp_path.resolve())] == str(tmp_path.resolve())
 
 
-def test_main_exits_1_with_the_message(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("BATOS_MODEL_SETUP_MODE", "local")
-    monkeypatch.setenv("BATOS_LOCAL_MODEL_DIR", "/nonexistent/model")
-    monkeypatch.setenv("BATOS_LOG_JSON", "true")
-    assert entry.main() == 1
-    assert "BATOS_LOCAL_MODEL_DIR=/nonexistent/model has no config.json" in capsys.readouterr().err
+def test_main_exits_1_with_the_message() -> None:
+    """As its own process (``main`` configures logging for the whole interpreter)."""
+    env = {**os.environ, "BATOS_MODEL_SETUP_MODE": "local", "BATOS_LOCAL_MODEL_DIR": "/nonexistent/model",
+           "BATOS_LOG_JSON": "true"}
+    done = subprocess.run([sys.executable, "-m", "services.model_setup"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "BATOS_LOCAL_MODEL_DIR=/nonexistent/model has no config.json" in done.stdout + done.stderr
