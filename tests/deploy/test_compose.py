@@ -45,7 +45,7 @@ FILES = ["-f", str(ROOT / "docker-compose.yml"), "-f", str(ROOT / "docker-compos
 BASE_IMAGE = os.environ.get("BATOS_TEST_BASE_IMAGE", "batos/base:bookworm")
 SANDBOX_IMAGE = "batos-sandbox:latest"
 TORCH_WHEEL = "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
-ONE_SHOTS = {"model-setup", "sandbox-image", "sandbox-dir"}
+ONE_SHOTS = {"model-setup", "sandbox-image", "sandbox-dir", "data-dirs"}
 FINISHED = {"succeeded", "failed", "abandoned"}
 
 
