@@ -25,9 +25,10 @@ test:  ## set up everything the tests need (Docker+gVisor, unsloth venv), then r
 test-fast: setup  ## the tests that need neither Docker nor training
 	$(PY) -m pytest -m "not docker and not training and not loop" $(PYTEST_ARGS)
 
-lint: setup  ## ruff, and mypy (strict on shared/)
+lint: setup  ## ruff, the import rules (pyproject's importlinter contracts), mypy (strict on shared/)
 	$(PY) -m ruff check .
-	$(PY) -m mypy shared
+	.venv/bin/lint-imports
+	$(PY) -m mypy shared services workers cli
 
 bench: setup  ## benchmarks (figures beside their anchors; not tests)
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null

@@ -21,7 +21,8 @@ from bench.common import median, pct, private_redis, table
 from shared.events import EventBus
 from shared.keys import EventType
 from shared.redis import connect
-from shared.stores.tasks import TaskRecord, TaskStatus, TaskStore
+from shared.stores.status import RunStatus
+from shared.stores.tasks import TaskRecord, TaskStore
 from shared.task_intake import submit_task
 from tests.services.motivator.conftest import group_ready
 from tests.support.eventually import eventually
@@ -65,7 +66,7 @@ async def cognition_run(url: str, ollama: str, processes: int, max_jobs: int) ->
     workers = [spawn(["-m", "workers.cognition"], env) for _ in range(processes)]
 
     async def finished() -> bool:
-        return await store.count(TaskStatus.SUCCEEDED) + await store.count(TaskStatus.FAILED) >= N_TASKS
+        return await store.count(RunStatus.SUCCEEDED) + await store.count(RunStatus.FAILED) >= N_TASKS
 
     try:
         await eventually(finished, within_s=300, every=0.05)
@@ -73,7 +74,7 @@ async def cognition_run(url: str, ollama: str, processes: int, max_jobs: int) ->
         stop(*workers)
     tasks = [await store.get(i) for i in ids]
     await redis.aclose()
-    failed = sum(t.status != TaskStatus.SUCCEEDED for t in tasks)
+    failed = sum(t.status != RunStatus.SUCCEEDED for t in tasks)
     span = max(t.finished_at or 0 for t in tasks) - min(t.started_at or 0 for t in tasks)
     per_task = [t.result["timings_s"]["total"] * 1000 for t in tasks if t.result]
     per_chat = [t.result["timings_s"]["BRICK"] * 1000 for t in tasks if t.result]

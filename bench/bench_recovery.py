@@ -16,7 +16,8 @@ import time
 from bench.common import private_redis, table
 from shared.redis import connect
 from shared.settings import BaseServiceSettings
-from shared.stores.tasks import TaskRecord, TaskStatus, TaskStore
+from shared.stores.status import RunStatus
+from shared.stores.tasks import TaskRecord, TaskStore
 from shared.task_intake import submit_task
 from tests.support.fake_ollama import FakeOllama
 from tests.support.processes import ServiceProcess
@@ -32,14 +33,14 @@ async def measure(redis_url: str, ollama: FakeOllama) -> tuple[float, float]:
     first = ServiceProcess("workers.cognition", env, name="bench-recovery-1").start()
     await asyncio.to_thread(first.wait_for_output, "worker starting", 60)
     task, _ = await submit_task(redis, store, TaskRecord(text="a question"))
-    while (await store.get(task.id)).status != TaskStatus.RUNNING:
+    while (await store.get(task.id)).status != RunStatus.RUNNING:
         await asyncio.sleep(0.02)
     await asyncio.sleep(0.5)  # half a second into the job: before any lease renewal
     first.kill()
     killed = time.time()
     second = ServiceProcess("workers.cognition", env, name="bench-recovery-2").start()
     try:
-        while (record := await store.get(task.id)).status != TaskStatus.SUCCEEDED:
+        while (record := await store.get(task.id)).status != RunStatus.SUCCEEDED:
             await asyncio.sleep(0.1)
     finally:
         second.stop()

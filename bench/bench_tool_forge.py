@@ -24,19 +24,12 @@ from shared.logs import configure_logging
 from shared.queues import WakeableWorker
 from shared.redis import connect
 from shared.sandbox import Sandbox
-from shared.tools import (
-    ForgeJobStore,
-    ForgeStatus,
-    LocalInvoker,
-    RemoteInvoker,
-    ToolRegistry,
-    ToolSpec,
-    submit_tool_spec,
-)
+from shared.stores.status import RunStatus
+from shared.tools import ForgeJobStore, LocalInvoker, RemoteInvoker, ToolRegistry, ToolSpec, submit_tool_spec
 from tests.support.fake_ollama import FakeOllama
 from tests.support.tool_sources import WORD_COUNT, WORD_COUNT_BUGGY, fenced
 from workers.tool_forge.settings import ToolForgeSettings
-from workers.tool_forge.worker import worker_kwargs
+from workers.tool_forge.worker import WORKER
 
 
 def brick(fail_first: bool) -> Any:
@@ -56,7 +49,7 @@ async def forge_round(redis_url: str, fake: FakeOllama, sandbox: Sandbox, n: int
     settings = ToolForgeSettings(redis_url=redis_url, ollama_host=fake.host, environment="test",
                                  forge_max_jobs=jobs, forge_max_invocations=1)
     ids = [(await submit_tool_spec(redis, ToolSpec(description=f"count words, take {i}")))[0].id for i in range(n)]
-    worker = WakeableWorker(**{**worker_kwargs(settings, {"sandbox": sandbox}), "burst": True, "poll_delay": 0,
+    worker = WakeableWorker(**{**WORKER.worker_kwargs(settings, {"sandbox": sandbox}), "burst": True, "poll_delay": 0,
                                "handle_signals": False})
     started = time.perf_counter()
     try:
@@ -65,7 +58,7 @@ async def forge_round(redis_url: str, fake: FakeOllama, sandbox: Sandbox, n: int
         await worker.close()
     wall = time.perf_counter() - started
     records = [await ForgeJobStore(redis).get(i) for i in ids]
-    assert all(r.status is ForgeStatus.SUCCEEDED for r in records), [r.error for r in records]
+    assert all(r.status is RunStatus.SUCCEEDED for r in records), [r.error for r in records]
     assert len(await ToolRegistry(redis).versions("word_count")) == n
     per_tool = [r.updated_at - r.created_at for r in records]
     attempts = [a.duration_s for r in records for a in r.attempts]
@@ -79,7 +72,7 @@ async def call_round(redis_url: str, sandbox: Sandbox, n: int) -> list[list[obje
     registry = ToolRegistry(redis)
     local, remote = LocalInvoker(registry, sandbox), RemoteInvoker(redis, timeout_s=30)
     settings = ToolForgeSettings(redis_url=redis_url, environment="test")
-    worker = WakeableWorker(**{**worker_kwargs(settings, {"sandbox": sandbox}), "handle_signals": False})
+    worker = WakeableWorker(**{**WORKER.worker_kwargs(settings, {"sandbox": sandbox}), "handle_signals": False})
     running = asyncio.create_task(worker.main())
     rows = []
     try:

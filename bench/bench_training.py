@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.workers.fine_tune.tiny_model import build_tiny_llama, write_dataset  # noqa: E402
-from workers.fine_tune.training import TrainConfig, train_adapter  # noqa: E402
+from workers.fine_tune.train_types import TrainConfig  # noqa: E402
+from workers.fine_tune.training import train_adapter  # noqa: E402
 
 
 def main() -> None:

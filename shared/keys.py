@@ -52,7 +52,6 @@ def event_journal(event_type: str) -> str:
 QUEUE_COGNITION = f"{PREFIX}:queue:cognition"
 QUEUE_TOOL_FORGE = f"{PREFIX}:queue:tool_forge"
 QUEUE_FINE_TUNE = f"{PREFIX}:queue:fine_tune"
-ALL_QUEUES = (QUEUE_COGNITION, QUEUE_TOOL_FORGE, QUEUE_FINE_TUNE)
 
 # Job function names, one set per queue (a worker fails jobs it has no function for).
 JOB_ANSWER_TASK = "answer_task"  # cognition
@@ -64,6 +63,32 @@ JOB_FINE_TUNE = "fine_tune"  # fine-tune
 def queue_wakeup_channel(queue_name: str) -> str:
     """Pub/sub channel an enqueue publishes on to wake an idle worker of that queue at once."""
     return f"{queue_name}:wakeup"
+
+
+# --- arq job ids, one format per job (a job id enqueued again while it exists runs once) -------
+def answer_job_id(task_id: str) -> str:
+    """The cognition job that answers one task."""
+    return f"task:{task_id}"
+
+
+def forge_queue_job_id(forge_job_id: str) -> str:
+    """The tool-forge job that forges one forge record."""
+    return f"forge:{forge_job_id}"
+
+
+def fine_tune_queue_job_id(key: str) -> str:
+    """The fine-tune job of a sealed dataset version (the curator's) or of a record (the API's)."""
+    return f"fine_tune:{key}"
+
+
+def fine_tune_id_for_job(job_id: str) -> str:
+    """The record id of a fine-tune job enqueued without one (the curator's ``fine_tune:<version>``)."""
+    return "ft-" + job_id.removeprefix("fine_tune:").replace(":", "-")
+
+
+def tool_call_job_id(call_id: str) -> str:
+    """The tool-forge job that runs one tool call in the sandbox."""
+    return f"invoke:{call_id}"
 
 
 def idempotency_key(scope: str, key: str) -> str:
@@ -142,6 +167,9 @@ def tool_versions_key(name: str) -> str:
 def forge_job_key(job_id: str) -> str:
     """Hash: a tool-forge job's status and its attempts."""
     return f"{PREFIX}:forge:{job_id}"
+
+
+FORGE_JOBS_RUNNING = f"{PREFIX}:forge:running"  # zset forge job id -> updated_at, while running (the sweep reads it)
 
 
 # --- datasets (step 4) ------------------------------------------------------------------------------

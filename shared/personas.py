@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from shared.errors import InvalidInput, NotFound
+from shared.errors import Conflict, NotFound
 from shared.keys import persona_key
 from shared.settings import BaseServiceSettings
 
@@ -129,7 +129,7 @@ class PersonaRegistry:
     async def swap(self, name: str, new_model: str, *, expected_current: str | None = None) -> str:
         """Make ``new_model`` current in one atomic step; returns the tag it replaced.
 
-        With ``expected_current``, refuse (``InvalidInput``) if someone swapped meanwhile.
+        With ``expected_current``, refuse (``Conflict``) if someone swapped meanwhile.
         """
         persona = self.persona(name)
         done, previous = await self._swap(
@@ -138,14 +138,14 @@ class PersonaRegistry:
         )
         previous = previous.decode() if isinstance(previous, bytes) else str(previous)
         if not done:
-            raise InvalidInput(f"{persona.name} is on {previous}, not {expected_current}; swap refused")
+            raise Conflict(f"{persona.name} is on {previous}, not {expected_current}; swap refused")
         return previous
 
     async def rollback(self, name: str) -> tuple[str, str]:
-        """Restore the previous tag; returns (restored, replaced). ``InvalidInput`` if none."""
+        """Restore the previous tag; returns (restored, replaced). ``Conflict`` if none."""
         persona = self.persona(name)
         got = await self._rollback(keys=[persona_key(persona.name)], args=[time.time()])
         if not got:
-            raise InvalidInput(f"{persona.name} has no previous model to roll back to")
+            raise Conflict(f"{persona.name} has no previous model to roll back to")
         restored, replaced = (v.decode() for v in got)
         return restored, replaced

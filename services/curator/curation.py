@@ -16,10 +16,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.curator.judge import Unjudged, judge
-from services.curator.reader import StreamReader
 from services.curator.verdicts import Verdict, VerdictLog
 from services.curator.vote import vote
 from shared.datasets import DatasetManifest, DatasetStore, Message, Provenance, Sample, content_hash
+from shared.events.consumer_group import GroupMember
 from shared.llm.client import ChatBackend
 from shared.personas import SYSTEM_PROMPTS
 from shared.stores.interactions import Interaction
@@ -50,7 +50,7 @@ def build_sample(interaction: Interaction, verdict: Verdict) -> Sample:
 
 
 class Curation:
-    def __init__(self, reader: StreamReader, verdicts: VerdictLog, store: DatasetStore, llm: ChatBackend,
+    def __init__(self, reader: GroupMember, verdicts: VerdictLog, store: DatasetStore, llm: ChatBackend,
                  judge_model: Callable[[], Awaitable[str]], config: CurationConfig,
                  on_sealed: Callable[[DatasetManifest], Awaitable[None]]):
         self._reader = reader

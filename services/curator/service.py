@@ -5,6 +5,14 @@ that a timer or ``POST /v1/curation/run`` starts); the claim loop refreshes what
 takes over stale entries of dead curators and fires pending fine-tune triggers; a listener
 turns manual run requests into an immediate cycle. Stopping finishes what is in flight;
 anything unfinished stays pending for another curator.
+
+The interaction stream is read as one member of the ``curators`` group
+(``shared.events.consumer_group.GroupMember``). Entries are delivered to one curator each; an
+entry stays pending until its verdict is stored and acknowledged. What a dead curator held is
+taken over within the presence TTL (three claim intervals), anything else held longer than
+``curator_claim_idle_ms`` with ``XAUTOCLAIM``; a live curator refreshes the idle time of what
+it is working on, so a slow judge is not mistaken for a dead curator. The group starts at the
+beginning of the stream: interactions logged before any curator ran are curated too.
 """
 
 from __future__ import annotations
@@ -18,16 +26,15 @@ import structlog
 from arq.connections import ArqRedis
 
 from services.curator.curation import Curation, CurationConfig
-from services.curator.reader import Entry, StreamReader
 from services.curator.settings import CuratorSettings
 from services.curator.trigger import FineTuneTrigger
 from services.curator.verdicts import VerdictLog
 from shared.datasets import DatasetManifest, DatasetStore
 from shared.errors import LLMUnreachable
 from shared.events import EventBus
+from shared.events.consumer_group import Entry, GroupMember
 from shared.events.live import RECONNECT_ERRORS
-from shared.events.presence import GroupPresence
-from shared.keys import CURATION_RUN_CHANNEL, CURATION_RUN_REQUESTED
+from shared.keys import CURATION_RUN_CHANNEL, CURATION_RUN_REQUESTED, CURATOR_GROUP, INTERACTIONS_STREAM
 from shared.llm.client import ChatBackend
 from shared.personas import PersonaRegistry, personas_from_settings
 
@@ -40,9 +47,8 @@ class Curator:
         self.settings = s = settings
         self.redis = redis
         name = consumer or s.curator_consumer_name or f"{socket.gethostname()}-{os.getpid()}"
-        self.reader = StreamReader(redis, name)
-        self.presence = GroupPresence(redis, self.reader.stream, self.reader.group, name,
-                                      ttl_s=3 * s.curator_claim_interval_s)
+        self.member = GroupMember(redis, INTERACTIONS_STREAM, CURATOR_GROUP, name, start_id="0",
+                                  presence_ttl_s=3 * s.curator_claim_interval_s)
         prompts = {n: p.system_prompt for n, p in personas_from_settings(s).items()}
         self.store = DatasetStore(redis, s.data_dir, trigger_size=s.curator_trigger_size,
                                   heldout_fraction=s.curator_heldout_fraction, fsync=s.curator_fsync,
@@ -52,7 +58,7 @@ class Curator:
         self._personas = PersonaRegistry.from_settings(redis, s)
         config = CurationConfig(s.curator_golden_threshold, s.curator_judge_attempts, s.curator_max_chars,
                                 s.curator_max_deliveries)
-        self.curation = Curation(self.reader, VerdictLog(redis, s.curator_verdict_ttl_s), self.store, llm,
+        self.curation = Curation(self.member, VerdictLog(redis, s.curator_verdict_ttl_s), self.store, llm,
                                  self._judge_model, config, self._sealed)
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._slot_freed = asyncio.Event()
@@ -72,16 +78,15 @@ class Curator:
     async def serve(self, stop: asyncio.Event) -> None:
         """Curate until ``stop`` is set."""
         self._stop = stop
-        await self.reader.ensure_group()
-        await self.presence.beat(force=True)
+        await self.member.join()
         await self.store.recover()
         await self.trigger.fire_pending()
         helpers = [asyncio.create_task(self._claim_loop(stop)),
                    asyncio.create_task(self._listen_for_runs(stop))]
         self.ready.set()
-        log.info("curator ready", consumer=self.reader.consumer, mode=self.settings.curator_mode)
+        log.info("curator ready", consumer=self.member.consumer, mode=self.settings.curator_mode)
         try:
-            self._spawn(await self.reader.read(10_000, None, own_pending=True), claimed=True)
+            self._spawn(await self.member.read_own_pending(10_000), claimed=True)
             if self.settings.curator_mode == "continuous":
                 await self._read_until(stop, block_ms=self.settings.curator_block_ms)
             else:
@@ -90,10 +95,7 @@ class Curator:
             for task in helpers:
                 task.cancel()
             await asyncio.gather(*helpers, *self._in_flight.values(), return_exceptions=True)
-            try:
-                await self.presence.leave()
-            except RECONNECT_ERRORS as exc:  # Redis away: the others find out from the expired presence
-                log.warning("curator left its group uncleanly", error=str(exc))
+            await self.member.leave()  # Redis away: the others find out from the expired presence
             log.info("curator stopped", curated=self.curated)
 
     async def _read_until(self, stop: asyncio.Event, block_ms: int | None) -> None:
@@ -105,7 +107,7 @@ class Curator:
                 await _first_of(self._slot_freed.wait(), stop.wait())
                 continue
             try:
-                entries = await self.reader.read(free, block_ms)
+                entries = await self.member.read_new(free, block_ms)
             except RECONNECT_ERRORS as exc:
                 log.warning("curator lost Redis; retrying", error=str(exc))
                 await _first_of(stop.wait(), within=1.0)
@@ -155,14 +157,14 @@ class Curator:
         while not stop.is_set():
             self._claim_now.clear()
             try:
-                await self.reader.refresh(list(self._in_flight))
-                await self.presence.beat()
+                await self.member.keep_alive(list(self._in_flight))
+                await self.member.beat()
                 free = s.curator_concurrency - len(self._in_flight)
                 if free > 0:  # first what dead curators held (at once), then anything idle too long
-                    self._spawn(await self.presence.take_over_dead(free), claimed=True)
+                    self._spawn(await self.member.take_over_dead(free), claimed=True)
                     free = s.curator_concurrency - len(self._in_flight)
                 if free > 0:
-                    self._spawn(await self.reader.claim_stale(free, s.curator_claim_idle_ms), claimed=True)
+                    self._spawn(await self.member.claim_stale(free, s.curator_claim_idle_ms), claimed=True)
                 await self.trigger.fire_pending()
                 runs = int(await self.redis.get(CURATION_RUN_REQUESTED) or 0)
                 if self._runs_seen is not None and runs != self._runs_seen:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import structlog
 from arq.connections import ArqRedis
 
-from shared.datasets import DatasetManifest, DatasetStore, fine_tune_idempotency_key
+from shared.datasets import DatasetManifest, DatasetStore
 from shared.events import EventBus
-from shared.keys import JOB_FINE_TUNE, QUEUE_FINE_TUNE, EventType
+from shared.keys import JOB_FINE_TUNE, QUEUE_FINE_TUNE, EventType, fine_tune_queue_job_id
 from shared.queues import enqueue
 
 log = structlog.get_logger(__name__)
@@ -32,7 +32,7 @@ class FineTuneTrigger:
 
     async def _fire(self, manifest: DatasetManifest) -> None:
         job = await enqueue(self._redis, QUEUE_FINE_TUNE, JOB_FINE_TUNE, manifest.persona, manifest.version,
-                            idempotency_key=fine_tune_idempotency_key(manifest.version))
+                            idempotency_key=fine_tune_queue_job_id(manifest.version))
         await self._bus.publish(EventType.DATASET_SEALED, {
             "version": manifest.version, "persona": manifest.persona, "sample_count": manifest.sample_count,
             "train_count": manifest.train_count, "heldout_count": manifest.heldout_count,

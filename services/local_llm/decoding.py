@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList, StoppingCriteria
@@ -55,7 +55,7 @@ class RepeatPenalty(LogitsProcessor):
         recent = answer[:, -self.last_n :] if self.last_n > 0 else answer
         picked = scores.gather(1, recent)
         picked = torch.where(picked < 0, picked * self.penalty, picked / self.penalty)
-        return scores.scatter(1, recent, picked)
+        return cast(torch.FloatTensor, scores.scatter(1, recent, picked))
 
 
 class StopFlag(StoppingCriteria):
@@ -66,7 +66,7 @@ class StopFlag(StoppingCriteria):
         return any(flag() for flag in self._flags)
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
-        return torch.full((input_ids.shape[0],), self.fired(), dtype=torch.bool)
+        return cast(torch.BoolTensor, torch.full((input_ids.shape[0],), self.fired(), dtype=torch.bool))
 
 
 class TokenSink(BaseStreamer):

@@ -16,6 +16,7 @@ import fcntl
 import importlib.util
 import json
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -119,9 +120,11 @@ def main() -> None:
     configure_logging(settings.log_level, settings.log_json, settings.service_name)
     folder = settings.model_path()
     if not settings.uses_bundled_model():
+        if not (folder / "config.json").is_file():
+            sys.exit(f"BATOS_LOCAL_MODEL_DIR={folder} has no config.json: point it at a Hugging Face model folder")
         log.info("model_prepare_skipped", reason="BATOS_LOCAL_MODEL_DIR is set", folder=str(folder))
-        return
-    ensure_model_folder(folder, threads=settings.local_llm_threads)
+    else:
+        ensure_model_folder(folder, threads=settings.local_llm_threads)
     print(folder, flush=True)
 
 

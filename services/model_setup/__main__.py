@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import time
@@ -10,6 +11,7 @@ import structlog
 
 from services.model_setup.settings import ModelSetupSettings
 from services.model_setup.setup import (
+    Plan,
     SetupError,
     bases_summary,
     ensure_hf_bases,
@@ -18,9 +20,21 @@ from services.model_setup.setup import (
     run_local,
     wait_for_ollama,
 )
+from shared.llm import LLMClient
 from shared.logs import configure_logging
 
 log = structlog.get_logger("services.model_setup")
+
+
+async def ollama_models(settings: ModelSetupSettings, plan: Plan) -> list[str]:
+    """Wait for the Ollama server, then pull and create what the plan names; what was pulled or created."""
+    # No time limit on an answer: a pull is silent while the server verifies gigabytes of weights.
+    llm = LLMClient(settings.ollama_host, timeout_s=None)
+    try:
+        await wait_for_ollama(llm, settings.model_setup_ollama_wait_s)
+        return await ensure_ollama_models(llm, plan, settings.model_setup_progress_step_pct)
+    finally:
+        await llm.aclose()
 
 
 def main() -> int:
@@ -33,12 +47,8 @@ def main() -> int:
             log.info("model_setup_done", mode="local", folder=str(folder),
                      elapsed_s=round(time.monotonic() - started, 1))
             return 0
-        import ollama
-
         plan = plan_from_settings(settings)
-        client = ollama.Client(host=settings.ollama_host)
-        wait_for_ollama(client, settings.ollama_host, settings.model_setup_ollama_wait_s)
-        made = ensure_ollama_models(client, plan, settings.model_setup_progress_step_pct)
+        made = asyncio.run(ollama_models(settings, plan))
         folders: dict[str, str] = {}
         if settings.model_setup_fetch_hf:
             from huggingface_hub import snapshot_download

@@ -1,19 +1,24 @@
 """What model-setup does: plan from the persona settings, then pull, create and pre-fetch.
 
-Everything talking to the network is passed in (an ``ollama.Client``-like object, a
-``snapshot_download``-like function), so the plan and the error messages are tested offline.
+Everything talking to the network is passed in (a ``shared.llm.LLMClient``, a
+``snapshot_download``-like function), so the plan and the error messages are tested offline
+(against the Ollama-protocol test server and a fake download).
 """
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import structlog
 
+from shared.errors import LLMError
+from shared.llm import LLMClient
 from shared.personas import PERSONA_NAMES
 from shared.settings import LOCAL_HF_BASE, BaseServiceSettings
 
@@ -76,58 +81,53 @@ def plan_from_settings(settings: BaseServiceSettings) -> Plan:
     return plan
 
 
-def wait_for_ollama(client: Any, host: str, wait_s: float, sleep: Callable[[float], None] = time.sleep) -> None:
+async def wait_for_ollama(
+    llm: LLMClient, wait_s: float, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+) -> None:
+    """Until the server at ``llm.host`` lists its models, trying every 2 s for ``wait_s`` seconds."""
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            client.list()
+            await llm.list_models()
             return
-        except Exception as exc:  # ConnectionError, httpx errors: the server is not up yet
+        except LLMError as exc:  # not up yet (refused, timed out) or not ready (an HTTP error)
             if time.monotonic() >= deadline:
                 raise SetupError(
-                    f"no Ollama server answers at {host} (BATOS_OLLAMA_HOST) after {wait_s:.0f} s: {exc}"
+                    f"no Ollama server answers at {llm.host} (BATOS_OLLAMA_HOST) after {wait_s:.0f} s: {exc}"
                 ) from exc
-            sleep(2.0)
+            await sleep(2.0)
 
 
-def _field(obj: Any, name: str) -> Any:
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-
-
-def installed_models(client: Any) -> set[str]:
-    listed = client.list()
-    names: set[str] = set()
-    for m in _field(listed, "models") or []:
-        for key in ("model", "name"):
-            value = _field(m, key)
-            if value:
-                names.add(value)
-                if ":" not in value:
-                    names.add(f"{value}:latest")
+async def installed_models(llm: LLMClient) -> set[str]:
+    """The server's models, each also as ``name:latest`` when listed without a tag."""
+    try:
+        listed = await llm.list_models()
+    except LLMError as exc:
+        raise SetupError(f"listing the Ollama models at {llm.host} (BATOS_OLLAMA_HOST) failed: {exc}") from exc
+    names = set(listed)
+    names.update(f"{name}:latest" for name in listed if ":" not in name)
     return names
 
 
-def pull(client: Any, model: str, step_pct: int = 10) -> None:
+async def pull(llm: LLMClient, model: str, step_pct: int = 10) -> None:
     """Pull ``model`` with a log line per ``step_pct`` percent of each layer and per status change."""
     started = time.monotonic()
     log.info("model_pull_started", model=model)
     last_status: str | None = None
     last_pct: dict[str, int] = {}
     try:
-        for part in client.pull(model, stream=True):
-            status = _field(part, "status") or ""
-            digest = _field(part, "digest") or ""
-            total, completed = _field(part, "total"), _field(part, "completed")
-            if total and completed is not None:
-                pct = int(100 * completed / total)
+        async for part in llm.pull_model(model):
+            digest = part.digest or ""
+            if part.total and part.completed is not None:
+                pct = int(100 * part.completed / part.total)
                 if pct - last_pct.get(digest, -step_pct) >= step_pct or (pct == 100 and last_pct.get(digest) != 100):
                     last_pct[digest] = pct
                     log.info("model_pull_progress", model=model, layer=digest[:19], pct=pct,
-                             mb=round(completed / 1e6, 1), total_mb=round(total / 1e6, 1))
-            elif status != last_status:
-                log.info("model_pull_status", model=model, status=status)
-            last_status = status
-    except Exception as exc:
+                             mb=round(part.completed / 1e6, 1), total_mb=round(part.total / 1e6, 1))
+            elif part.status != last_status:
+                log.info("model_pull_status", model=model, status=part.status)
+            last_status = part.status
+    except LLMError as exc:
         raise SetupError(
             f"pulling the Ollama model {model!r} failed: {exc}. Check the name (the personas' "
             "BATOS_<PERSONA>_OLLAMA_BASE settings) and that the ollama service can reach its registry"
@@ -135,15 +135,15 @@ def pull(client: Any, model: str, step_pct: int = 10) -> None:
     log.info("model_pull_done", model=model, elapsed_s=round(time.monotonic() - started, 1))
 
 
-def ensure_ollama_models(client: Any, plan: Plan, step_pct: int = 10) -> list[str]:
+async def ensure_ollama_models(llm: LLMClient, plan: Plan, step_pct: int = 10) -> list[str]:
     """Pull missing bases and create missing tags; returns what was pulled or created."""
-    have = installed_models(client)
+    have = await installed_models(llm)
     done: list[str] = []
     for base in plan.ollama_bases:
         if base in have or f"{base}:latest" in have:
             log.info("model_present", model=base)
             continue
-        pull(client, base, step_pct)
+        await pull(llm, base, step_pct)
         done.append(base)
     for tag, base in plan.ollama_tags.items():
         if tag in have:
@@ -151,8 +151,8 @@ def ensure_ollama_models(client: Any, plan: Plan, step_pct: int = 10) -> list[st
             continue
         log.info("model_create", model=tag, base=base)
         try:
-            client.create(model=tag, from_=base, stream=False)
-        except Exception as exc:
+            await llm.create_model(tag, base)
+        except LLMError as exc:
             raise SetupError(f"creating the Ollama tag {tag!r} from {base!r} failed: {exc}") from exc
         done.append(tag)
     return done
@@ -195,21 +195,15 @@ def ensure_hf_bases(
     return folders
 
 
-def run_local(settings: BaseServiceSettings, threads: int = 2) -> Path:
-    """The CPU variant: the local model folder from the bundled GGUF (idempotent)."""
-    from services.local_llm.prepare import ensure_model_folder
-    from services.local_llm.settings import LocalLLMSettings
-
-    local = LocalLLMSettings()
-    folder = local.model_path()
-    if not local.uses_bundled_model():
-        if not (folder / "config.json").is_file():
-            raise SetupError(
-                f"BATOS_LOCAL_MODEL_DIR={folder} has no config.json: point it at a Hugging Face model folder"
-            )
-        log.info("model_prepare_skipped", reason="BATOS_LOCAL_MODEL_DIR is set", folder=str(folder))
-        return folder
-    return ensure_model_folder(folder, threads=threads)
+def run_local(settings: BaseServiceSettings) -> Path:
+    """The CPU variant: the local model server's folder, made by its own ``prepare`` command (a
+    process of its own: an app never imports another); idempotent. Its last line is the folder."""
+    done = subprocess.run([sys.executable, "-m", "services.local_llm.prepare"], capture_output=True, text=True)
+    sys.stderr.write(done.stderr)  # its log lines, as they would have been
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        raise SetupError(f"preparing the local model failed: {reason}")
+    return Path(done.stdout.strip().splitlines()[-1])
 
 
 def bases_summary(names: Iterable[str]) -> str:

@@ -57,7 +57,3 @@ class HourlyBudget:
     async def release(self, reservation: Reservation) -> None:
         if reservation.granted:
             await self._redis.decr(motivator_hourly_count(reservation.hour))
-
-    async def used(self) -> int:
-        raw = await self._redis.get(motivator_hourly_count(self.hour()))
-        return min(int(raw or 0), self._cap)

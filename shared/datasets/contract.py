@@ -11,8 +11,8 @@ The curator writes, the API and the fine-tune worker read. A sealed version is a
 - ``samples.jsonl``: the append log the version was built from (kept for audit).
 
 A seal enqueues ``enqueue(redis, QUEUE_FINE_TUNE, JOB_FINE_TUNE, persona, version,
-idempotency_key=fine_tune_idempotency_key(version))``; the worker turns ``(persona, version)``
-into a :class:`FineTuneJob` with :func:`shared.datasets.load_fine_tune_job`, which checks the
+idempotency_key=fine_tune_queue_job_id(version))``; the worker turns ``(persona, version)``
+into a :class:`TrainingSet` with :func:`shared.datasets.load_training_set`, which checks the
 hashes.
 """
 
@@ -76,7 +76,7 @@ class DatasetManifest(BaseModel):
     sealed_at: float
 
 
-class FineTuneJob(BaseModel):
+class TrainingSet(BaseModel):
     """What the fine-tune worker needs to train one sealed version (the job's contract)."""
 
     persona: str
@@ -90,6 +90,3 @@ class FineTuneJob(BaseModel):
     sha256: str
 
 
-def fine_tune_idempotency_key(version: str) -> str:
-    """The arq job id of a version's fine-tune: one job per sealed version."""
-    return f"fine_tune:{version}"

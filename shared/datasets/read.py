@@ -20,13 +20,13 @@ from shared.datasets.contract import (
     TRAIN_FILE,
     TRIGGERED_FILE,
     VOTE_NAMES,
-    FineTuneJob,
+    TrainingSet,
 )
 from shared.datasets.index import DatasetIndex
 from shared.datasets.jsonl import read_records
 from shared.datasets.layout import created_at, datasets_root, is_sealed, is_version, versions_on_disk
 from shared.datasets.seal import load_manifest, tally, verify
-from shared.errors import InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 
 
 class VersionSummary(BaseModel):
@@ -100,11 +100,11 @@ def sample_page(data_dir: str | Path, version: str, offset: int = 0, limit: int 
     return list(islice(records, offset, offset + limit))
 
 
-def load_fine_tune_job(data_dir: str | Path, version: str, persona: str | None = None) -> FineTuneJob:
+def load_training_set(data_dir: str | Path, version: str, persona: str | None = None) -> TrainingSet:
     """The job for a sealed version, its files checked against the manifest's sha256.
 
-    ``NotFound`` if the version is not sealed; ``InvalidInput`` if the files were altered or
-    ``persona`` is not the one the version was sealed for.
+    ``NotFound`` if the version is not sealed; ``Conflict`` if the files were altered since the
+    seal or ``persona`` is not the one the version was sealed for.
     """
     root = datasets_root(data_dir)
     directory = root / version
@@ -113,10 +113,10 @@ def load_fine_tune_job(data_dir: str | Path, version: str, persona: str | None =
     try:
         manifest = verify(directory)
     except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
+        raise Conflict(str(exc)) from exc
     if persona is not None and persona.upper() != manifest.persona:
-        raise InvalidInput(f"dataset {version} was sealed for {manifest.persona}, not {persona}")
-    return FineTuneJob(persona=manifest.persona, dataset_version=version, path=str(directory),
+        raise Conflict(f"dataset {version} was sealed for {manifest.persona}, not {persona}")
+    return TrainingSet(persona=manifest.persona, dataset_version=version, path=str(directory),
                        train_path=str(directory / TRAIN_FILE), heldout_path=str(directory / HELDOUT_FILE),
                        sample_count=manifest.sample_count, train_count=manifest.train_count,
                        heldout_count=manifest.heldout_count, sha256=manifest.sha256)

@@ -87,12 +87,6 @@ class DatasetStore:
         async with self._lock.held():
             await self._recover_locked()
 
-    async def seal_now(self) -> DatasetManifest | None:
-        """Seal the open version whatever its size (None when it is empty)."""
-        async with self._lock.held():
-            version, count = await self._open_version()
-            return await self._seal(version) if count else None
-
     async def fire_pending(self, fire: Callable[[DatasetManifest], Awaitable[None]]) -> list[DatasetManifest]:
         """Call ``fire`` for each sealed version not yet marked as triggered, then mark it."""
         fired = []

@@ -8,7 +8,9 @@ work must be idempotent (the event id is the natural key).
 
 Members keep a presence key alive (``shared.events.presence``): what a member that died held is
 taken over within the presence TTL (not after ``claim_idle_ms``), and dead members leave the
-group; a member stopped cleanly leaves by itself.
+group; a member stopped cleanly leaves by itself. The group work itself (reading, claiming,
+presence, recreating a flushed group) is ``shared.events.consumer_group.GroupMember``'s; this
+module decides what delivery means for events.
 
 A handler that keeps failing is retried ``max_attempts`` times, then the event is acknowledged
 and copied to the dead-letter stream with its reason, so one poison event cannot block a group.
@@ -25,9 +27,9 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from shared.events.consumer_group import GroupMember, group_lost
 from shared.events.envelope import Envelope
 from shared.events.live import RECONNECT_ERRORS, Handler, call_handler
-from shared.events.presence import GroupPresence
 from shared.keys import EVENTS_DEAD_LETTER, event_journal
 
 log = structlog.get_logger(__name__)
@@ -54,15 +56,15 @@ class DurableSubscriber:
         self._redis = redis
         self._stream = event_journal(event_type)
         self._group = group
-        self._consumer = consumer
         self._handler = handler
         self._claim_idle_ms = claim_idle_ms
         self._block_ms = block_ms
         self._batch = batch
         self._max_attempts = max_attempts
-        self._start_id = start_id
         self._presence_ttl_s = presence_ttl_s
-        self.presence = GroupPresence(redis, self._stream, group, consumer, ttl_s=presence_ttl_s)
+        self.member = GroupMember(redis, self._stream, group, consumer, start_id=start_id,
+                                  presence_ttl_s=presence_ttl_s)
+        self.presence = self.member.presence
         self.ready = asyncio.Event()
         self.delivered = 0
 
@@ -71,32 +73,26 @@ class DurableSubscriber:
         try:
             await self._consume()
         finally:
-            await asyncio.shield(self._leave())
-
-    async def _leave(self) -> None:
-        try:
-            await asyncio.wait_for(self.presence.leave(), 2.0)
-        except (*RECONNECT_ERRORS, ResponseError, TimeoutError) as exc:  # the presence expires anyway
-            log.warning("durable subscriber left its group uncleanly", stream=self._stream, error=str(exc))
+            await asyncio.shield(self.member.leave())  # if Redis is away, the presence expires anyway
 
     async def _consume(self) -> None:
         backoff = 0.05
         while True:
             try:
-                await self._ensure_group()
-                await self.presence.beat(force=True)
-                await self._drain("0")  # what this consumer held before a restart
+                await self.member.join()
+                await self._drain_own()  # what this consumer held before a restart
                 self.ready.set()
                 backoff = 0.05
                 looked = 0.0
                 while True:
-                    await self.presence.beat()
+                    await self.member.beat()
                     if time.monotonic() - looked >= self._presence_ttl_s / 3:
                         looked = time.monotonic()
-                        for entry_id, fields in await self.presence.take_over_dead(self._batch):
+                        for entry_id, fields in await self.member.take_over_dead(self._batch):
                             await self._handle(entry_id, fields)
                     await self._claim_stale()
-                    await self._read_new()
+                    for entry_id, fields in await self.member.read_new(self._batch, self._block_ms):
+                        await self._handle(entry_id, fields)
             except RECONNECT_ERRORS as exc:
                 self.ready.clear()
                 log.warning("durable subscriber lost Redis; reconnecting", stream=self._stream,
@@ -104,53 +100,27 @@ class DurableSubscriber:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
             except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
+                if not group_lost(exc):  # the group vanished under the dead-letter transaction
                     raise
                 self.ready.clear()
                 log.warning("consumer group vanished (Redis flushed?); recreating", stream=self._stream)
 
-    async def _ensure_group(self) -> None:
-        try:
-            await self._redis.xgroup_create(self._stream, self._group, id=self._start_id, mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-
-    async def _drain(self, start: str) -> None:
-        last = start
-        while True:
-            reply = await self._redis.xreadgroup(self._group, self._consumer, {self._stream: last},
-                                                 count=self._batch)
-            entries = reply[0][1] if reply else []
-            if not entries:
-                return
+    async def _drain_own(self) -> None:
+        after = "0"
+        while entries := await self.member.read_own_pending(self._batch, after=after):
             for entry_id, fields in entries:
                 await self._handle(entry_id, fields)
-                last = entry_id
+            after = entries[-1][0]
 
     async def _claim_stale(self) -> None:
-        start = "0-0"
+        """Walk the whole pending list once, handling what was idle for ``claim_idle_ms``."""
         while True:
-            reply = await self._redis.xautoclaim(self._stream, self._group, self._consumer,
-                                                 min_idle_time=self._claim_idle_ms, start_id=start,
-                                                 count=self._batch)
-            start, entries = reply[0], reply[1]
-            for entry_id, fields in entries:
-                if fields:  # an entry trimmed from the journal comes back empty
-                    await self._handle(entry_id, fields)
-                else:
-                    await self._redis.xack(self._stream, self._group, entry_id)
-            if start in (b"0-0", "0-0"):
+            for entry_id, fields in await self.member.claim_stale(self._batch, self._claim_idle_ms):
+                await self._handle(entry_id, fields)
+            if self.member.claim_walk_done:
                 return
 
-    async def _read_new(self) -> None:
-        reply = await self._redis.xreadgroup(self._group, self._consumer, {self._stream: ">"},
-                                             count=self._batch, block=self._block_ms)
-        for _stream, entries in reply or []:
-            for entry_id, fields in entries:
-                await self._handle(entry_id, fields)
-
-    async def _handle(self, entry_id: Any, fields: dict[Any, Any]) -> None:
+    async def _handle(self, entry_id: str, fields: dict[Any, Any]) -> None:
         raw = fields.get(b"envelope", fields.get("envelope")) or b""
         try:
             envelope = Envelope.from_json(raw)
@@ -159,13 +129,13 @@ class DurableSubscriber:
             return
         for attempt in range(1, self._max_attempts + 1):
             if await call_handler(self._handler, envelope):
-                await self._redis.xack(self._stream, self._group, entry_id)
+                await self.member.ack(entry_id)
                 self.delivered += 1
                 return
             await asyncio.sleep(0.05 * attempt)
         await self._dead_letter(entry_id, raw, f"handler failed {self._max_attempts} times")
 
-    async def _dead_letter(self, entry_id: Any, raw: Any, reason: str) -> None:
+    async def _dead_letter(self, entry_id: str, raw: Any, reason: str) -> None:
         log.error("event moved to dead letters", stream=self._stream, group=self._group, reason=reason)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xadd(EVENTS_DEAD_LETTER, {"stream": self._stream, "group": self._group,

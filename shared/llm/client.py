@@ -1,73 +1,47 @@
-"""``LLMClient``: chat with a system prompt, JSON-schema structured output, tool calling.
+"""``LLMClient``: everything the system does with models, over Ollama's HTTP API.
 
-Errors are mapped onto the tree in ``shared.errors``: no answer at all (connection refused,
-timeout) is ``LLMUnreachable``; an HTTP error status, an empty reply or output that does not
-match the requested schema is ``LLMBadAnswer``. ``ChatBackend`` is the protocol every backend
-meets (Ollama today; a local in-process model later), so callers never see the client library.
+Chat with a system prompt, JSON-schema structured output, tool calling, embeddings, and model
+management (list, pull with streamed progress, create a model from a base with or without adapter
+files, show, delete). This is the only module
+that imports the client library (``ollama``); callers see ``shared.llm`` types and the errors in
+``shared.errors``: no answer at all (connection refused, timeout) is ``LLMUnreachable``; an HTTP
+error status (or an error reported mid-stream), an empty reply or output that does not match the
+requested schema is ``LLMBadAnswer``.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any, Protocol, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import ollama
-from pydantic import BaseModel, Field, ValidationError
 
-from shared.errors import LLMBadAnswer, LLMUnreachable
+from shared.errors import LLMBadAnswer, LLMError, LLMUnreachable
+from shared.llm.chat import ChatBackend, ChatReply, ToolCall, system_and_user
+from shared.llm.models import ModelInfo
+from shared.llm.progress import PullProgress
+from shared.llm.structured import M, parse_structured
 
-M = TypeVar("M", bound=BaseModel)
+# The chat vocabulary and the parser are re-exported: ``from shared.llm.client import ...`` keeps working.
+__all__ = ["ChatBackend", "ChatReply", "LLMClient", "ModelInfo", "PullProgress", "ToolCall", "parse_structured",
+           "system_and_user"]
 
-
-class ToolCall(BaseModel):
-    name: str
-    arguments: dict[str, Any] = Field(default_factory=dict)
-
-
-class ChatReply(BaseModel):
-    """The assistant's message and what it cost."""
-
-    model: str
-    content: str
-    tool_calls: list[ToolCall] = Field(default_factory=list)
-    duration_s: float
-
-
-def system_and_user(system: str | None, user: str) -> list[dict[str, Any]]:
-    """The common two-message conversation."""
-    messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
-    messages.append({"role": "user", "content": user})
-    return messages
-
-
-class ChatBackend(Protocol):
-    """What an LLM backend offers the rest of the system."""
-
-    async def chat(
-        self,
-        model: str,
-        messages: list[dict[str, Any]],
-        *,
-        format: dict[str, Any] | None = None,
-        tools: list[dict[str, Any]] | None = None,
-        options: dict[str, Any] | None = None,
-    ) -> ChatReply: ...
+T = TypeVar("T")
 
 
 class LLMClient:
-    """Ollama backend over ``ollama.AsyncClient``."""
+    """Ollama backend over ``ollama.AsyncClient`` (a ``ChatBackend``, and model management)."""
 
-    def __init__(self, host: str, timeout_s: float = 120.0, client: ollama.AsyncClient | None = None):
+    def __init__(self, host: str, timeout_s: float | None = 120.0, client: ollama.AsyncClient | None = None):
+        """``timeout_s``: the longest wait for a connection or the next bytes of an answer (None: no limit,
+        for a pull, whose server is silent while it verifies gigabytes of weights)."""
         self.host = host
         self._client = client or ollama.AsyncClient(host=host, timeout=timeout_s)
 
-    @property
-    def raw(self) -> ollama.AsyncClient:
-        """The underlying client, for model management (create, blobs, show) in the fine-tune worker."""
-        return self._client
-
+    # --- answers -----------------------------------------------------------------------------
     async def chat(
         self,
         model: str,
@@ -94,6 +68,21 @@ class LLMClient:
         return ChatReply(model=model, content=content, tool_calls=calls,
                          duration_s=time.perf_counter() - started)
 
+    async def chat_structured(self, model: str, messages: list[dict[str, Any]], schema: type[M]) -> M:
+        """Ask for JSON matching ``schema`` (sent as ``format=``) and validate the answer."""
+        reply = await self.chat(model, messages, format=schema.model_json_schema())
+        return parse_structured(reply.content, schema)
+
+    async def embed(self, model: str, inputs: str | Sequence[str]) -> list[list[float]]:
+        """One embedding vector per input (``/api/embed``), in the order given."""
+        texts = [inputs] if isinstance(inputs, str) else list(inputs)
+        response = await self._request(f"embed with {model}", self._client.embed(model=model, input=texts))
+        vectors = [[float(x) for x in vector] for vector in response.embeddings]
+        if len(vectors) != len(texts):
+            raise LLMBadAnswer(f"{model} gave {len(vectors)} embeddings for {len(texts)} inputs")
+        return vectors
+
+    # --- the server and its models -----------------------------------------------------------
     async def ping(self) -> list[str]:
         """The models the server has loaded now (``/api/ps``); ``LLMUnreachable`` when it does not answer."""
         try:
@@ -104,20 +93,81 @@ class LLMClient:
             raise LLMUnreachable(f"Ollama at {self.host} answered HTTP {exc.status_code}: {exc.error}") from exc
         return [m.model or "" for m in running.models]
 
-    async def chat_structured(self, model: str, messages: list[dict[str, Any]], schema: type[M]) -> M:
-        """Ask for JSON matching ``schema`` (sent as ``format=``) and validate the answer."""
-        reply = await self.chat(model, messages, format=schema.model_json_schema())
-        return parse_structured(reply.content, schema)
+    async def list_models(self) -> list[str]:
+        """The names of the models the server has (``/api/tags``), as it spells them (``name:tag``)."""
+        listed = await self._request("list models", self._client.list())
+        return [m.model for m in listed.models if m.model]
+
+    async def pull_model(self, name: str) -> AsyncIterator[PullProgress]:
+        """Pull ``name`` from the server's registry (``/api/pull``), yielding its progress as it comes.
+
+        The server's stream ends with ``success``; an error (an unknown name, no registry), whether
+        refused with an HTTP status or reported mid-stream, an unreadable line or a stream that ends
+        without ``success`` is ``LLMBadAnswer``; no answer at all, or a stream cut off, is ``LLMUnreachable``.
+        """
+        what = f"pull {name}"
+        last: PullProgress | None = None
+        try:
+            async for part in await self._client.pull(name, stream=True):
+                last = PullProgress(status=part.status or "", digest=part.digest or None, total=part.total,
+                                    completed=part.completed)
+                yield last
+        except (ConnectionError, httpx.TransportError, ollama.ResponseError) as exc:
+            raise self._failure(what, exc) from exc
+        except ValueError as exc:  # a line that is not JSON, or not a progress report
+            raise LLMBadAnswer(f"Ollama gave an unreadable answer to {what}: {exc}") from exc
+        if last is None or last.status != "success":
+            raise LLMBadAnswer(f"{what} ended with status {last.status if last else None!r}")
+
+    async def create_model(self, name: str, base: str, adapters: Sequence[Path] = ()) -> dict[str, str]:
+        """Create ``name`` from ``base`` plus the adapter files; returns the adapters sent ({file name: digest}).
+
+        Each file is uploaded as a blob (sha256-addressed, so a re-run sends nothing twice), then the
+        model is created from them; without adapters, ``name`` is a new tag of ``base`` as it is.
+        Success is the server's ``success`` status; verifying the model (``show_model``) is the
+        caller's to do.
+        """
+        digests = {path.name: await self._request(f"upload {path.name}", self._client.create_blob(path))
+                   for path in adapters}
+        done = await self._request(f"create {name}", self._client.create(
+            model=name, from_=base, adapters=digests or None, stream=False))
+        status = getattr(done, "status", None)
+        if status != "success":
+            raise LLMBadAnswer(f"create {name} ended with status {status!r}")
+        return digests
+
+    async def show_model(self, name: str) -> ModelInfo:
+        """What the server says about ``name`` (``LLMBadAnswer`` with HTTP 404 when it has no such model)."""
+        shown = await self._request(f"show {name}", self._client.show(name))
+        details = shown.details
+        return ModelInfo(
+            name=name,
+            family=details.family if details else None,
+            parent_model=(details.parent_model or None) if details else None,
+            parameter_size=details.parameter_size if details else None,
+            quantization_level=details.quantization_level if details else None,
+            modelfile=shown.modelfile or "",
+        )
+
+    async def delete_model(self, name: str) -> None:
+        """Remove ``name`` from the server (``LLMBadAnswer`` with HTTP 404 when it has no such model)."""
+        await self._request(f"delete {name}", self._client.delete(name))
 
     async def aclose(self) -> None:
         await self._client._client.aclose()
 
+    async def _request(self, what: str, call: Awaitable[T]) -> T:
+        """Await one request; a failure becomes ``LLMUnreachable`` or ``LLMBadAnswer`` naming ``what``."""
+        try:
+            return await call
+        except (ConnectionError, httpx.TransportError, ollama.ResponseError) as exc:
+            raise self._failure(what, exc) from exc
 
-def parse_structured(text: str, schema: type[M]) -> M:
-    """Validate a structured answer; ``LLMBadAnswer`` names what was wrong with it."""
-    try:
-        return schema.model_validate(json.loads(text))
-    except json.JSONDecodeError as exc:
-        raise LLMBadAnswer(f"answer is not JSON ({exc.msg}): {text[:200]!r}") from exc
-    except ValidationError as exc:
-        raise LLMBadAnswer(f"answer does not match {schema.__name__}: {exc.errors()[:3]}") from exc
+    @staticmethod
+    def _failure(what: str, exc: Exception) -> LLMError:
+        """The ``shared.errors`` error for a failed request: an HTTP error status, or an error the
+        server reported mid-stream (no status), is ``LLMBadAnswer``; anything else ``LLMUnreachable``."""
+        if isinstance(exc, ollama.ResponseError):
+            status = f"HTTP {exc.status_code} " if exc.status_code > 0 else ""
+            return LLMBadAnswer(f"Ollama refused to {what}: {status}{exc.error}")
+        return LLMUnreachable(f"Ollama unreachable during {what}: {exc}")

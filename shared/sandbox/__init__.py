@@ -1,13 +1,15 @@
 """The tool sandbox: untrusted (LLM-written) Python runs only here, never in a service process.
 
 ``Sandbox.run`` executes a program in a throw-away gVisor container and returns a
-``SandboxResult``; ``invoke_function`` calls one function of a tool module there with JSON
-arguments. Workers call ``Sandbox.reap_leftovers()`` at start-up.
+``SandboxResult`` whose ``Reason`` says how the run ended; ``invoke_function`` calls one function
+of a tool module there with JSON arguments, a failure typed by ``ErrorType`` (or the tool's own
+exception name). Workers call ``Sandbox.reap_leftovers()`` at start-up. Failures are data here,
+never exceptions: a caller that must stop raises ``shared.errors.SandboxUnavailable``.
 """
 
 from typing import TYPE_CHECKING, Any
 
-from shared.sandbox.invoke import InvocationResult, ainvoke_function, invoke_function
+from shared.sandbox.invoke import ErrorType, InvocationResult, ainvoke_function, invoke_function
 from shared.sandbox.result import Reason, SandboxResult
 from shared.sandbox.settings import SandboxSettings
 
@@ -26,6 +28,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ErrorType",
     "InvocationResult",
     "Reason",
     "Sandbox",

@@ -11,6 +11,7 @@ import asyncio
 import json
 import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from shared.sandbox.harness import ARGS_FILE, HARNESS_SOURCE, TOOL_FILE
@@ -20,6 +21,23 @@ if TYPE_CHECKING:
     from shared.sandbox.runner import Sandbox
 
 
+class ErrorType(StrEnum):
+    """The ``error_type`` of a call that failed outside the tool's own code.
+
+    Otherwise ``error_type`` is the name of the exception the tool raised (``ValueError``), or
+    the run's ``Reason`` value when the run was cut short (``timeout``). The values travel as
+    they are (JSON, the API's answers); each names the ``shared.errors`` class it stands for
+    where there is one.
+    """
+
+    SANDBOX_UNAVAILABLE = "SandboxUnavailable"  # no engine, runtime or image: nothing ran
+    PROTOCOL_ERROR = "ProtocolError"  # the harness's result line was unreadable
+    NOT_FOUND = "NotFound"  # no such tool or version (shared.tools, before anything ran)
+    INVALID_INPUT = "InvalidInput"  # arguments that do not fit the signature (shared.tools)
+    TIMEOUT = "Timeout"  # no tool-forge worker ran the call in time (shared.tools.RemoteInvoker)
+    WORKER_ERROR = "WorkerError"  # the worker's job raised (shared.tools.RemoteInvoker)
+
+
 @dataclass(frozen=True, slots=True)
 class InvocationResult:
     """The function's JSON value when ``ok``, else ``error`` (and its exception type)."""
@@ -27,7 +45,7 @@ class InvocationResult:
     ok: bool
     value: Any
     error: str | None
-    error_type: str | None
+    error_type: str | None  # an ErrorType, a Reason value or the tool's exception name
     sandbox: SandboxResult | None
 
 
@@ -38,7 +56,7 @@ def _failed(error_type: str, error: str, sandbox: SandboxResult | None = None) -
 def _parse(marker: str, function_name: str, run: SandboxResult) -> InvocationResult:
     lines = [line for line in run.stdout.splitlines() if line.startswith(marker)]
     if run.reason is Reason.SANDBOX_UNAVAILABLE:
-        return _failed("SandboxUnavailable", run.message, run)
+        return _failed(ErrorType.SANDBOX_UNAVAILABLE, run.message, run)
     if not lines or run.reason not in (Reason.OK, Reason.ERROR):
         detail = run.message or f"exit code {run.exit_code}"
         tail = run.stderr[-2000:].strip()
@@ -50,7 +68,7 @@ def _parse(marker: str, function_name: str, run: SandboxResult) -> InvocationRes
     try:
         payload = json.loads(lines[-1][len(marker) :])
     except ValueError as exc:
-        return _failed("ProtocolError", f"unreadable result line: {exc}", run)
+        return _failed(ErrorType.PROTOCOL_ERROR, f"unreadable result line: {exc}", run)
     if payload.get("ok") is True:
         return InvocationResult(True, payload.get("value"), None, None, run)
     error = payload.get("error") or {}

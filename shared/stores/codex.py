@@ -23,7 +23,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
-from shared.errors import InvalidInput, NotFound
+from shared.errors import Conflict, NotFound
 from shared.keys import CODEX, CODEX_PROPOSAL_TEXTS, CODEX_PROPOSALS, codex_proposal_key
 
 DEFAULT_CODEX_PATH = Path(__file__).resolve().parents[2] / "deploy" / "codex.md"
@@ -199,7 +199,7 @@ class CodexStore:
     async def decide(self, proposal_id: str, *, approve: bool, note: str = "") -> CodexProposal:
         """Approve (apply to the codex) or reject a pending proposal.
 
-        ``NotFound`` for an unknown id, ``InvalidInput`` if it was already decided.
+        ``NotFound`` for an unknown id, ``Conflict`` if it was already decided.
         """
         seed = (await self.get()).text if approve else ""  # seeds the codex before amending it
         done, status = await self._decide(keys=[codex_proposal_key(proposal_id), CODEX],
@@ -208,5 +208,5 @@ class CodexStore:
         if not done:
             if status == "missing":
                 raise NotFound(f"codex proposal {proposal_id} not found")
-            raise InvalidInput(f"codex proposal {proposal_id} is already {status}")
+            raise Conflict(f"codex proposal {proposal_id} is already {status}")
         return await self.get_proposal(proposal_id)

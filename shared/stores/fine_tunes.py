@@ -87,11 +87,6 @@ def new_fine_tune_id(dataset_version: str) -> str:
     return f"ft-{dataset_version}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(2)}"
 
 
-def fine_tune_id_for_job(job_id: str) -> str:
-    """The record id of a job enqueued without one (the curator's ``fine_tune:<version>``)."""
-    return "ft-" + job_id.removeprefix("fine_tune:").replace(":", "-")
-
-
 class FineTuneStore:
     """Create, read, update and list fine-tune records."""
 

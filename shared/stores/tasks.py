@@ -3,7 +3,8 @@
 A record is one JSON string at ``task_key(id)``; ``TASKS_BY_TIME`` and one zset per status index it.
 Creation is one Lua call that also claims the idempotency key, so two replicas handling the
 same event create one task. The job that works on the task is enqueued after the record
-exists (state first), with the task id as arq job id, so enqueueing again is harmless.
+exists, in the same Lua call (``shared.queues.enqueue``'s ``ENQUEUE_LUA``), with an arq job id
+derived from the task id (``shared.keys.answer_job_id``), so enqueueing again is harmless.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -21,13 +20,8 @@ from redis.asyncio.client import Pipeline
 
 from shared.errors import NotFound
 from shared.keys import TASKS_BY_TIME, idempotency_key, task_key, tasks_by_status
-
-
-class TaskStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
+from shared.queues.enqueue import ENQUEUE_LUA, QueuedJob
+from shared.stores.status import RunStatus
 
 
 class TaskRecord(BaseModel):
@@ -36,7 +30,7 @@ class TaskRecord(BaseModel):
     id: str = Field(default_factory=lambda: os.urandom(16).hex())
     text: str
     source: str = "api"
-    status: TaskStatus = TaskStatus.QUEUED
+    status: RunStatus = RunStatus.QUEUED
     caused_by: str | None = Field(default=None, description="id of the event that created it")
     is_philosophical_inquiry: bool = False
     depth: int = 0
@@ -48,24 +42,9 @@ class TaskRecord(BaseModel):
     attempts: int = 0
 
 
-
-@dataclass(frozen=True)
-class QueuedJob:
-    """An arq job to enqueue in the same atomic step that creates the task (see task_intake)."""
-
-    job_id: str
-    job_key: str
-    result_key: str
-    queue: str
-    payload: bytes
-    score_ms: int
-    expires_ms: int
-    wake_channel: str
-
-
 # KEYS: record, by_time, by_status(queued), idem ('' = none), job, result, queue ('' = no job)
 # ARGV: id, created_at, idem ttl, job id, job payload, score ms, expires ms, wake channel, record JSON
-_CREATE = """
+_CREATE = ENQUEUE_LUA + """
 if KEYS[4] ~= '' then
   local existing = redis.call('GET', KEYS[4])
   if existing then return existing end
@@ -74,10 +53,8 @@ end
 redis.call('SET', KEYS[1], ARGV[9])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-if KEYS[7] ~= '' and redis.call('EXISTS', KEYS[5]) == 0 and redis.call('EXISTS', KEYS[6]) == 0 then
-  redis.call('PSETEX', KEYS[5], ARGV[7], ARGV[5])
-  redis.call('ZADD', KEYS[7], ARGV[6], ARGV[4])
-  redis.call('PUBLISH', ARGV[8], '1')
+if KEYS[7] ~= '' then
+  enqueue_job(KEYS[5], KEYS[6], KEYS[7], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
 end
 return ARGV[1]
 """
@@ -104,10 +81,9 @@ class TaskStore:
         Returns the stored record and whether it was created by this call.
         """
         idem = idempotency_key(*idempotency) if idempotency else ""
-        keys = [task_key(record.id), TASKS_BY_TIME, tasks_by_status(TaskStatus.QUEUED), idem,
-                job.job_key if job else "", job.result_key if job else "", job.queue if job else ""]
-        job_args = ([job.job_id, job.payload, job.score_ms, job.expires_ms, job.wake_channel] if job
-                    else ["", b"", 0, 0, ""])
+        keys = [task_key(record.id), TASKS_BY_TIME, tasks_by_status(RunStatus.QUEUED), idem,
+                *(job.keys if job else ["", "", ""])]
+        job_args = job.args if job else ["", b"", 0, 0, ""]
         args = [record.id, record.created_at, self._ttl, *job_args, record.model_dump_json()]
         got = await self._create(keys=keys, args=args)
         task_id = got.decode() if isinstance(got, bytes) else str(got)
@@ -141,7 +117,7 @@ class TaskStore:
             await pipe.execute()
         return record
 
-    async def list(self, status: TaskStatus | None = None, limit: int = 50, offset: int = 0) -> list[TaskRecord]:
+    async def list(self, status: RunStatus | None = None, limit: int = 50, offset: int = 0) -> list[TaskRecord]:
         """Newest first."""
         index = tasks_by_status(status) if status else TASKS_BY_TIME
         ids = await self._redis.zrevrange(index, offset, offset + limit - 1)
@@ -150,5 +126,5 @@ class TaskStore:
         raws = await self._redis.mget([task_key(i.decode()) for i in ids])
         return [TaskRecord.model_validate_json(raw) for raw in raws if raw is not None]
 
-    async def count(self, status: TaskStatus | None = None) -> int:
+    async def count(self, status: RunStatus | None = None) -> int:
         return int(await self._redis.zcard(tasks_by_status(status) if status else TASKS_BY_TIME))

@@ -5,11 +5,12 @@ this package imports or executes it. ``workers.tool_forge`` writes tools; the AP
 cognition worker read and invoke them.
 """
 
+from shared.errors import CodeRejected
 from shared.tools.calls import Invoker, LocalInvoker, RemoteInvoker, ToolCallResult, run_tool_call
-from shared.tools.code_checks import CheckedTool, CodeRejected, check_tool_code
+from shared.tools.code_checks import CheckedTool, check_tool_code
 from shared.tools.extract import extract_code
 from shared.tools.invoke import check_arguments, invoke_tool
-from shared.tools.jobs import Attempt, ForgeJob, ForgeJobStore, ForgeStatus, ToolSpec
+from shared.tools.jobs import Attempt, ForgeJob, ForgeJobStore, ToolSpec
 from shared.tools.registry import ToolRegistry, ToolVersion
 from shared.tools.submit import forge_job_id, submit_tool_spec
 from shared.tools.toolbox import ToolBox, toolbox_for
@@ -20,7 +21,6 @@ __all__ = [
     "CodeRejected",
     "ForgeJob",
     "ForgeJobStore",
-    "ForgeStatus",
     "Invoker",
     "LocalInvoker",
     "RemoteInvoker",

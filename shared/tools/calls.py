@@ -6,7 +6,9 @@ socket), so the API and the cognition worker call tools through ``RemoteInvoker`
 tool's code runs in a sandbox container through ``invoke_tool`` and nowhere else. Failures are
 results too (``ok=False`` with ``error_type``): ``NotFound`` and ``InvalidInput`` for a bad
 call, the exception type for a tool that raised, the sandbox reason for a run cut short,
-``SandboxUnavailable`` without Docker and ``Timeout`` when no worker answered in time.
+``SandboxUnavailable`` without Docker and ``Timeout`` when no worker answered in time (the
+fixed ones are ``shared.sandbox.ErrorType``). ``ToolCallResult.exception()`` turns a failed call
+into its ``shared.errors`` class, for a caller that raises (the API: its status follows).
 """
 
 from __future__ import annotations
@@ -17,14 +19,22 @@ from typing import TYPE_CHECKING, Any, Protocol
 from arq.connections import ArqRedis
 from pydantic import BaseModel
 
-from shared.errors import InvalidInput, NotFound
-from shared.keys import JOB_INVOKE_TOOL, QUEUE_TOOL_FORGE
+from shared.errors import (
+    BatosError,
+    InvalidInput,
+    NotFound,
+    SandboxUnavailable,
+    ToolCallTimeout,
+    ToolRaised,
+    ToolRunFailed,
+)
+from shared.keys import JOB_INVOKE_TOOL, QUEUE_TOOL_FORGE, tool_call_job_id
 from shared.queues import enqueue
 
 if TYPE_CHECKING:
     from shared.sandbox.runner import Sandbox
 
-from shared.sandbox import Reason
+from shared.sandbox import ErrorType, Reason
 from shared.tools.invoke import invoke_tool
 from shared.tools.registry import ToolRegistry
 
@@ -37,14 +47,24 @@ class ToolCallResult(BaseModel):
     ok: bool
     value: Any = None
     error: str | None = None
-    error_type: str | None = None
-    reason: str | None = None  # the sandbox run's Reason, when it ran
+    error_type: str | None = None  # an ErrorType, a Reason value or the tool's exception name
+    reason: Reason | None = None  # how the sandbox run ended, when it ran
     duration_s: float = 0.0
 
     @property
     def tool_failed(self) -> bool:
         """The function itself raised (as opposed to a bad call, a cut-short run or no sandbox)."""
-        return self.reason in (Reason.OK, Reason.ERROR) and self.error_type not in (None, "ProtocolError")
+        return self.reason in (Reason.OK, Reason.ERROR) and self.error_type not in (None, ErrorType.PROTOCOL_ERROR)
+
+    def exception(self) -> BatosError:
+        """The error a failed call is: ``NotFound``, ``InvalidInput``, ``SandboxUnavailable``,
+        ``ToolCallTimeout``, ``ToolRaised`` (the tool's own code) or else ``ToolRunFailed``."""
+        known: dict[str | None, type[BatosError]] = {
+            ErrorType.NOT_FOUND: NotFound, ErrorType.INVALID_INPUT: InvalidInput,
+            ErrorType.SANDBOX_UNAVAILABLE: SandboxUnavailable, ErrorType.TIMEOUT: ToolCallTimeout,
+        }
+        kind = known.get(self.error_type) or (ToolRaised if self.tool_failed else ToolRunFailed)
+        return kind(self.error or f"{self.tool}: {self.error_type}")
 
 
 class Invoker(Protocol):
@@ -57,11 +77,12 @@ async def run_tool_call(registry: ToolRegistry, sandbox: Sandbox, name: str, arg
     try:
         tool, result = await invoke_tool(registry, sandbox, name, args, version=version, timeout_s=timeout_s)
     except (NotFound, InvalidInput) as exc:
-        return ToolCallResult(tool=name, version=version, ok=False, error=str(exc), error_type=type(exc).__name__)
+        error_type = ErrorType.NOT_FOUND if isinstance(exc, NotFound) else ErrorType.INVALID_INPUT
+        return ToolCallResult(tool=name, version=version, ok=False, error=str(exc), error_type=error_type)
     run = result.sandbox
     return ToolCallResult(tool=tool.name, version=tool.version, ok=result.ok, value=result.value,
                           error=result.error, error_type=result.error_type,
-                          reason=run.reason.value if run else None, duration_s=run.duration_s if run else 0.0)
+                          reason=run.reason if run else None, duration_s=run.duration_s if run else 0.0)
 
 
 class LocalInvoker:
@@ -82,15 +103,15 @@ class RemoteInvoker:
 
     async def __call__(self, name: str, args: dict[str, Any], version: int | None = None) -> ToolCallResult:
         job = await enqueue(self.redis, QUEUE_TOOL_FORGE, JOB_INVOKE_TOOL, name, args, version,
-                            idempotency_key=f"invoke:{uuid.uuid4().hex}", _expires=self.timeout_s)
+                            idempotency_key=tool_call_job_id(uuid.uuid4().hex), _expires=self.timeout_s)
         assert job is not None  # a fresh id is never a duplicate
         try:
             raw = await job.result(timeout=self.timeout_s, poll_delay=self.poll_s)
         except TimeoutError:  # the job expires unrun, or its late result is dropped
-            return self._failed(name, version, "Timeout",
+            return self._failed(name, version, ErrorType.TIMEOUT,
                                 f"no tool-forge worker ran the call within {self.timeout_s:g} s")
         except Exception as exc:  # arq re-raises what the job did: a result, not a crash here
-            return self._failed(name, version, "WorkerError", f"{type(exc).__name__}: {exc}")
+            return self._failed(name, version, ErrorType.WORKER_ERROR, f"{type(exc).__name__}: {exc}")
         return ToolCallResult.model_validate(raw)
 
     @staticmethod

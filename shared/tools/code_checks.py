@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from shared.errors import InvalidInput
+from shared.errors import CodeRejected
 from shared.tools.schema import parameters_schema, signature_text
 
 TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -28,10 +28,6 @@ FORBIDDEN_CALLS = frozenset({"eval", "exec", "compile", "__import__", "globals",
 ALLOWED_DUNDERS = frozenset({"__name__", "__main__", "__doc__", "__init__", "__repr__", "__str__", "__eq__",
                              "__hash__", "__lt__", "__le__", "__gt__", "__ge__", "__len__", "__iter__",
                              "__post_init__", "__slots__"})
-
-
-class CodeRejected(InvalidInput):
-    """The code broke a rule; the message says which and how to fix it (fed back to BRICK)."""
 
 
 @dataclass(frozen=True)

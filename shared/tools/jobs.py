@@ -11,27 +11,20 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
 from shared.errors import NotFound
-from shared.keys import forge_job_key
+from shared.keys import FORGE_JOBS_RUNNING, forge_job_key
+from shared.stores.status import RunStatus
 
 _CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 """
-
-
-class ForgeStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
 
 
 class ToolSpec(BaseModel):
@@ -56,12 +49,13 @@ class Attempt(BaseModel):
 
 class ForgeJob(BaseModel):
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
-    status: ForgeStatus = ForgeStatus.QUEUED
+    status: RunStatus = RunStatus.QUEUED
     spec: ToolSpec
     attempts: list[Attempt] = Field(default_factory=list)
     tool_name: str | None = None
     version: int | None = None
     error: str | None = None
+    queue_job_id: str | None = None  # the arq job running it (set when it starts; the sweep checks it)
     created_at: float = Field(default_factory=time.time)
     updated_at: float = Field(default_factory=time.time)
     finished_at: float | None = None
@@ -95,11 +89,23 @@ class ForgeJobStore:
         return ForgeJob.from_hash(raw)
 
     async def update(self, job_id: str, **fields: Any) -> None:
-        """Set top-level fields (JSON-encoded) and ``updated_at``."""
-        fields["updated_at"] = time.time()
+        """Set top-level fields (JSON-encoded) and ``updated_at``; a ``status`` also moves the job
+        in or out of the running index, in the same transaction."""
+        now = fields["updated_at"] = time.time()
         values = {k: json.dumps(v.model_dump(mode="json") if isinstance(v, BaseModel) else v)
                   for k, v in fields.items()}
-        await self._redis.hset(forge_job_key(job_id), mapping=values)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(forge_job_key(job_id), mapping=values)
+            if fields.get("status") == RunStatus.RUNNING:
+                pipe.zadd(FORGE_JOBS_RUNNING, {job_id: now})
+            elif "status" in fields:
+                pipe.zrem(FORGE_JOBS_RUNNING, job_id)
+            await pipe.execute()
+
+    async def running(self, limit: int = 500) -> list[str]:
+        """Ids of jobs whose record says ``running``, longest first."""
+        return [i.decode() if isinstance(i, bytes) else str(i)
+                for i in await self._redis.zrange(FORGE_JOBS_RUNNING, 0, limit - 1)]
 
     async def add_attempt(self, job_id: str, attempt: Attempt) -> list[Attempt]:
         """Append one attempt (one writer per job: the worker running it)."""

@@ -13,9 +13,10 @@ import uuid
 
 from redis.asyncio import Redis
 
-from shared.keys import JOB_CREATE_TOOL, QUEUE_TOOL_FORGE
+from shared.keys import JOB_CREATE_TOOL, QUEUE_TOOL_FORGE, forge_queue_job_id
 from shared.queues import enqueue
-from shared.tools.jobs import ForgeJob, ForgeJobStore, ForgeStatus, ToolSpec
+from shared.stores.status import RunStatus
+from shared.tools.jobs import ForgeJob, ForgeJobStore, ToolSpec
 
 
 def forge_job_id(idempotency_key: str | None = None) -> str:
@@ -25,15 +26,11 @@ def forge_job_id(idempotency_key: str | None = None) -> str:
     return hashlib.sha256(f"forge:{idempotency_key}".encode()).hexdigest()[:32]
 
 
-def arq_job_id(job_id: str) -> str:
-    return f"forge:{job_id}"
-
-
 async def submit_tool_spec(redis: Redis, spec: ToolSpec, *, idempotency_key: str | None = None,
                            ) -> tuple[ForgeJob, bool]:
     """Record and enqueue a forge job; returns it and whether this call created it."""
     job, created = await ForgeJobStore(redis).create(ForgeJob(id=forge_job_id(idempotency_key), spec=spec))
-    if job.status is ForgeStatus.QUEUED:
+    if job.status is RunStatus.QUEUED:
         await enqueue(redis, QUEUE_TOOL_FORGE, JOB_CREATE_TOOL, job.spec.model_dump(mode="json"),
-                      job_id=job.id, idempotency_key=arq_job_id(job.id))
+                      job_id=job.id, idempotency_key=forge_queue_job_id(job.id))
     return job, created

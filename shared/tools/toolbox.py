@@ -22,12 +22,10 @@ from typing import Any
 import structlog
 from arq.connections import ArqRedis
 from arq.constants import health_check_key_suffix
-from redis.asyncio import ConnectionPool
 
 from shared.errors import LLMBadAnswer
 from shared.keys import QUEUE_TOOL_FORGE
 from shared.llm import ChatBackend, ChatReply
-from shared.queues import json_deserializer, json_serializer
 from shared.tools.calls import Invoker, RemoteInvoker
 from shared.tools.registry import ToolRegistry
 
@@ -88,13 +86,8 @@ class ToolBox:
         return reply
 
 
-def toolbox_for(redis_url: str, *, call_timeout_s: float = 30.0, **limits: Any) -> ToolBox:
-    """A ``ToolBox`` whose calls tool-forge workers run, on its own lazily connecting Redis client.
-
-    For a process entry point, made before its event loop runs.
-    """
-    redis = ArqRedis(ConnectionPool.from_url(redis_url), job_serializer=json_serializer,
-                     job_deserializer=json_deserializer)
+def toolbox_for(redis: ArqRedis, *, call_timeout_s: float = 30.0, **limits: Any) -> ToolBox:
+    """A ``ToolBox`` whose calls tool-forge workers run, on the caller's Redis client (a worker's)."""
     return ToolBox(ToolRegistry(redis), RemoteInvoker(redis, call_timeout_s),
                    ready=functools.partial(forge_worker_alive, redis), **limits)
 

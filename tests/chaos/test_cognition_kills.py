@@ -10,7 +10,8 @@ import pytest
 
 from shared.keys import INTERACTIONS_STREAM
 from shared.stores.interactions import Interaction
-from shared.stores.tasks import TaskRecord, TaskStatus, TaskStore
+from shared.stores.status import RunStatus
+from shared.stores.tasks import TaskRecord, TaskStore
 from shared.task_intake import submit_task
 from tests.chaos.conftest import LEASE_S, SCALE
 from tests.chaos.replicas import Replicas
@@ -43,14 +44,14 @@ async def test_killed_cognition_workers_lose_nothing_and_answer_each_task_once(
 
         async def all_final() -> list[TaskRecord] | None:
             tasks = [await store.get(i) for i in ids]
-            return tasks if all(t.status in (TaskStatus.SUCCEEDED, TaskStatus.FAILED) for t in tasks) else None
+            return tasks if all(t.status in (RunStatus.SUCCEEDED, RunStatus.FAILED) for t in tasks) else None
 
         tasks = await eventually(all_final, within_s=FINAL_WITHIN_S, every=0.2)
         assert workers.all_alive(), workers.output()
     finally:
         workers.stop()
 
-    assert [t.status for t in tasks] == [TaskStatus.SUCCEEDED] * TASKS, [t.error for t in tasks if t.error]
+    assert [t.status for t in tasks] == [RunStatus.SUCCEEDED] * TASKS, [t.error for t in tasks if t.error]
     logged = Counter(Interaction.model_validate_json(fields[b"interaction"]).task_id
                      for _id, fields in await redis.xrange(INTERACTIONS_STREAM))
     assert sorted(logged) == sorted(ids) and set(logged.values()) == {1}  # one interaction per task

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from shared.keys import EventType
-from shared.tools import ForgeJobStore, ForgeStatus, ToolRegistry, ToolSpec, submit_tool_spec
+from shared.stores.status import RunStatus
+from shared.tools import ForgeJobStore, ToolRegistry, ToolSpec, submit_tool_spec
 from tests.chaos.conftest import LEASE_S
 from tests.chaos.replicas import Replicas
 from tests.services.motivator.conftest import journal
@@ -40,7 +41,7 @@ async def test_a_forge_killed_at_the_start_of_a_job_is_replaced_within_its_lease
         killed_at = forge.kills[-1]
 
         async def succeeded() -> float | None:
-            return time.time() if (await jobs.get(job.id)).status == ForgeStatus.SUCCEEDED else None
+            return time.time() if (await jobs.get(job.id)).status == RunStatus.SUCCEEDED else None
 
         done_at = await eventually(succeeded, within_s=120, every=0.1)
         assert forge.all_alive(), forge.output()

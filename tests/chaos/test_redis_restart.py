@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from shared.redis import connect
-from shared.stores.tasks import TaskStatus, TaskStore
+from shared.stores.status import RunStatus
+from shared.stores.tasks import TaskStore
 from tests.chaos.replicas import Replicas
 from tests.support.eventually import eventually
 from tests.support.fake_ollama import FakeOllama
@@ -113,7 +114,7 @@ async def test_every_process_survives_redis_restarts_under_load(fake_ollama: Fak
             store = TaskStore(redis)
 
             async def all_answered() -> bool:
-                return all([(await store.get(i)).status == TaskStatus.SUCCEEDED for i in load.accepted])
+                return all([(await store.get(i)).status == RunStatus.SUCCEEDED for i in load.accepted])
 
             await eventually(all_answered, within_s=120, every=0.5)
             alive = {"api": api.alive(), "cognition": cognition.all_alive(),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.errors import InvalidInput, NotFound
+from shared.errors import Conflict, NotFound
 from shared.personas import PersonaRegistry
 from shared.settings import BaseServiceSettings
 
@@ -24,7 +24,7 @@ async def test_defaults_swap_and_rollback(redis, settings: BaseServiceSettings) 
 async def test_swap_with_stale_expectation_is_refused(redis, settings: BaseServiceSettings) -> None:
     registry = PersonaRegistry.from_settings(redis, settings)
     await registry.swap("ROBIN", "robin-2")
-    with pytest.raises(InvalidInput, match="swap refused"):
+    with pytest.raises(Conflict, match="swap refused"):
         await registry.swap("ROBIN", "robin-3", expected_current=settings.robin_ollama_model)
     assert await registry.current_model("ROBIN") == "robin-2"
 
@@ -33,5 +33,5 @@ async def test_unknown_persona_and_no_rollback(redis, settings: BaseServiceSetti
     registry = PersonaRegistry.from_settings(redis, settings)
     with pytest.raises(NotFound):
         registry.persona("JOKER")
-    with pytest.raises(InvalidInput, match="no previous"):
+    with pytest.raises(Conflict, match="no previous"):
         await registry.rollback("ALFRED")

@@ -2,7 +2,13 @@
 
 It runs real HTTP (uvicorn in a thread) so the official ``ollama`` client, and every process
 of the system under test, talks to it exactly as to Ollama. Endpoints: chat, generate, create,
-blobs (HEAD/POST with sha256 check), tags, show, delete, copy, ps, version, embed.
+blobs (HEAD/POST with sha256 check), tags, show, delete, copy, ps, version, embed, pull.
+
+Pulls come from ``fake.registry`` ({name: bytes of its weights layer}); a pull streams Ollama's
+progress lines (``pulling manifest``, per layer ``{status, digest, total, completed}`` in
+``fake.pull_steps`` steps, ``verifying sha256 digest``, ``writing manifest``, ``success``) and then
+the model is in ``fake.models``; an unknown name ends the stream with Ollama's ``{"error": ...}``
+line, as does ``fake.fail_pull`` once the first layer has started.
 
 Script chat answers with ``fake.on_chat(fn)``: ``fn(request_body) -> str | dict | Failure``
 (a dict may hold ``content`` and ``tool_calls``), or queue answers per model with
@@ -65,6 +71,10 @@ class FakeOllama:
         self.models: dict[str, ModelEntry] = {m: ModelEntry(m) for m in (models or ["llama3.2:3b"])}
         self.chat_delay_s = 0.0
         self.fail_create: Failure | None = None
+        self.registry: dict[str, int] = {}  # what /api/pull can fetch: name -> bytes of its weights layer
+        self.pull_steps = 20  # progress lines per layer of a pull
+        # a pull breaks off with this error once its first layer started (status: of a non-streamed pull)
+        self.fail_pull: Failure | None = None
         self._script: ChatScript | None = None
         self._queues: dict[str, deque[Answer]] = defaultdict(deque)
         self._server: UvicornThread | None = None
@@ -88,6 +98,7 @@ class FakeOllama:
         self._script = None
         self.chat_delay_s = 0.0
         self.fail_create = None
+        self.fail_pull = None
 
     def chats(self, model: str | None = None) -> list[dict[str, Any]]:
         return [r["body"] for r in self.requests if r["path"] == "/api/chat"
@@ -116,6 +127,7 @@ class FakeOllama:
             Route("/api/ps", self._ps, methods=["GET"]),
             Route("/api/version", self._version, methods=["GET"]),
             Route("/api/embed", self._embed, methods=["POST"]),
+            Route("/api/pull", self._pull, methods=["POST"]),
         ])
 
     async def _body(self, request: Request) -> dict[str, Any]:
@@ -253,11 +265,51 @@ class FakeOllama:
     async def _version(self, request: Request) -> Response:
         return JSONResponse({"version": "0.12.0-fake"})
 
+    async def _pull(self, request: Request) -> Response:
+        body = await self._body(request)
+        name = body.get("model") or body.get("name") or ""
+        if not name.strip() or any(c.isspace() for c in name):
+            return JSONResponse({"error": "invalid model name"}, status_code=400)
+        lines = _pull_lines(self, name)
+        if body.get("stream", True):
+            return StreamingResponse(iter(json.dumps(line) + "\n" for line in lines),
+                                     media_type="application/x-ndjson")
+        if "error" in lines[-1]:  # as Ollama answers a failed non-streamed pull: 500, or the failure's status
+            failure = self.fail_pull if self.fail_pull and self.fail_pull.error == lines[-1]["error"] else None
+            return JSONResponse({"error": lines[-1]["error"]}, status_code=failure.status if failure else 500)
+        return JSONResponse(lines[-1])
+
     async def _embed(self, request: Request) -> Response:
         body = await self._body(request)
         inputs = body.get("input") or []
         inputs = [inputs] if isinstance(inputs, str) else inputs
         return JSONResponse({"model": body.get("model"), "embeddings": [[0.0, 1.0, 0.5] for _ in inputs]})
+
+
+def _full_name(model: str) -> str:
+    """Ollama's spelling of a model name: ``:latest`` when no tag is given."""
+    return model if ":" in model.rsplit("/", 1)[-1] else f"{model}:latest"
+
+
+def _pull_lines(fake: FakeOllama, name: str) -> list[dict[str, Any]]:
+    """What Ollama's ``/api/pull`` streams for ``name``, ending in ``success`` or an ``error`` line."""
+    full = _full_name(name)
+    size = next((n for key, n in fake.registry.items() if _full_name(key) == full), None)
+    lines: list[dict[str, Any]] = [{"status": "pulling manifest"}]
+    if size is None:
+        return [*lines, {"error": "pull model manifest: file does not exist"}]
+    for layer, total in enumerate((size, 96)):
+        digest = "sha256:" + hashlib.sha256(f"{full}/{layer}".encode()).hexdigest()
+        status = f"pulling {digest[7:19]}"
+        lines.append({"status": status, "digest": digest, "total": total})  # completed 0: omitted, as Ollama does
+        if fake.fail_pull is not None:
+            return [*lines, {"error": fake.fail_pull.error}]
+        steps = max(1, fake.pull_steps)
+        lines += [{"status": status, "digest": digest, "total": total, "completed": total * i // steps}
+                  for i in range(1, steps + 1)]
+    lines += [{"status": "verifying sha256 digest"}, {"status": "writing manifest"}, {"status": "success"}]
+    fake.models.setdefault(full, ModelEntry(full))
+    return lines
 
 
 def _instance_of(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> Any:

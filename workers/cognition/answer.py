@@ -15,19 +15,18 @@ import time
 from dataclasses import dataclass
 
 import structlog
-from arq import Retry
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.errors import LLMBadAnswer, LLMUnreachable, NotFound
 from shared.events import EventBus
 from shared.keys import LAST_ACTIVITY
 from shared.llm import ChatBackend
 from shared.personas import PersonaRegistry
+from shared.queues.retry import REDIS_LOST, RetryPolicy
 from shared.stores.codex import CodexStore
 from shared.stores.interactions import Interaction, InteractionLog
-from shared.stores.tasks import TaskRecord, TaskStatus, TaskStore
+from shared.stores.status import RunStatus
+from shared.stores.tasks import TaskRecord, TaskStore
 from workers.cognition.dissonance import judge_dissonance
 from workers.cognition.outcome import TaskOutcome, announce
 from workers.cognition.pipeline import PersonaPipeline
@@ -35,7 +34,7 @@ from workers.cognition.proposal import propose_amendment
 from workers.cognition.settings import CognitionSettings
 
 log = structlog.get_logger(__name__)
-FINISHED = (TaskStatus.SUCCEEDED, TaskStatus.FAILED)
+FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED)
 
 
 @dataclass
@@ -62,23 +61,23 @@ class Cognition:
         if task.status in FINISHED:
             await announce(self.bus, task, self.settings.dissonance_threshold)
             return task.status
-        task = await self.tasks.update(task_id, status=TaskStatus.RUNNING, started_at=time.time(),
+        task = await self.tasks.update(task_id, status=RunStatus.RUNNING, started_at=time.time(),
                                        attempts=task.attempts + 1)  # a retry keeps its last error visible
         await self._touch()
         started = time.perf_counter()
         try:
             outcome = await self._think(task)
         except LLMUnreachable as exc:
-            if job_try < self.settings.cognition_llm_tries:
-                await self.tasks.update(task_id, status=TaskStatus.QUEUED, error=f"retrying: {exc}")
-                log.warning("LLM unreachable; task will be retried", task_id=task_id, job_try=job_try)
-                raise Retry(defer=self.settings.cognition_retry_delay_s * job_try) from exc
-            return await self._fail(task, f"LLM unreachable after {job_try} tries: {exc}")
+            retry = RetryPolicy(self.settings.cognition_llm_tries, self.settings.cognition_retry_delay_s).after(job_try)
+            if retry is None:
+                return await self._fail(task, f"LLM unreachable after {job_try} tries: {exc}")
+            await self.tasks.update(task_id, status=RunStatus.QUEUED, error=f"retrying: {exc}")
+            log.warning("LLM unreachable; task will be retried", task_id=task_id, job_try=job_try)
+            raise retry from exc
         except LLMBadAnswer as exc:
             return await self._fail(task, f"bad LLM answer: {exc}")
-        except (RedisConnectionError, RedisTimeoutError) as exc:  # nothing can be recorded: run it again
-            log.warning("Redis lost mid-task; job will be retried", task_id=task_id, error=str(exc))
-            raise Retry(defer=self.settings.cognition_retry_delay_s) from exc
+        except REDIS_LOST:
+            raise  # nothing can be recorded: the job hook has it run again (shared.queues.hooks)
         except Exception as exc:
             await self._fail(task, f"internal error: {type(exc).__name__}: {exc}")
             raise
@@ -123,7 +122,7 @@ class Cognition:
             contributions=outcome.contributions, models=outcome.models, dissonance=outcome.dissonance,
             source=task.source)
         # logged in the same transaction as the success: a job re-run after a kill never logs it twice
-        done = await self.tasks.update(task.id, status=TaskStatus.SUCCEEDED, finished_at=time.time(),
+        done = await self.tasks.update(task.id, status=RunStatus.SUCCEEDED, finished_at=time.time(),
                                        result=outcome.model_dump(mode="json"), error=None,
                                        atomically_with=self.interactions.append_in(interaction))
         await self._touch()
@@ -134,7 +133,7 @@ class Cognition:
         return done.status
 
     async def _fail(self, task: TaskRecord, reason: str) -> str:
-        done = await self.tasks.update(task.id, status=TaskStatus.FAILED, finished_at=time.time(),
+        done = await self.tasks.update(task.id, status=RunStatus.FAILED, finished_at=time.time(),
                                        error=reason)
         await self._touch()
         log.warning("task failed", task_id=task.id, source=task.source, reason=reason)

@@ -13,7 +13,8 @@ from shared.events import EventBus
 from shared.events.payloads import HighCognitiveDissonance, TaskCompleted
 from shared.keys import EventType
 from shared.stores.interactions import Contribution
-from shared.stores.tasks import TaskRecord, TaskStatus
+from shared.stores.status import RunStatus
+from shared.stores.tasks import TaskRecord
 
 
 class TaskOutcome(BaseModel):
@@ -32,11 +33,11 @@ class TaskOutcome(BaseModel):
 
 async def announce(bus: EventBus, task: TaskRecord, threshold: float) -> None:
     """Publish the events that follow from a finished task's stored record."""
-    if task.status == TaskStatus.FAILED:
+    if task.status == RunStatus.FAILED:
         await bus.publish(EventType.TASK_FAILED, {"task_id": task.id, "status": task.status,
                                                    "source": task.source, "error": task.error})
         return
-    if task.status != TaskStatus.SUCCEEDED or task.result is None:
+    if task.status != RunStatus.SUCCEEDED or task.result is None:
         return
     outcome = TaskOutcome.model_validate(task.result)
     await bus.publish(EventType.TASK_COMPLETED, TaskCompleted(

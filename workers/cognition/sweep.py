@@ -16,9 +16,10 @@ import structlog
 from arq.connections import ArqRedis
 
 from shared.events import EventBus
+from shared.keys import answer_job_id
 from shared.queues.jobs import job_in_flight
-from shared.stores.tasks import TaskStatus, TaskStore
-from shared.task_intake import answer_job_id
+from shared.stores.status import RunStatus
+from shared.stores.tasks import TaskStore
 from workers.cognition.outcome import announce
 
 log = structlog.get_logger(__name__)
@@ -29,13 +30,13 @@ async def fail_abandoned_tasks(redis: ArqRedis, tasks: TaskStore, bus: EventBus,
                                batch: int = 500) -> int:
     """Mark every abandoned running task failed; returns how many."""
     failed = 0
-    for task in await tasks.list(TaskStatus.RUNNING, limit=batch):
+    for task in await tasks.list(RunStatus.RUNNING, limit=batch):
         if await job_in_flight(redis, answer_job_id(task.id)):
             continue
         current = await tasks.get(task.id)
-        if current.status != TaskStatus.RUNNING:
+        if current.status != RunStatus.RUNNING:
             continue  # finished meanwhile
-        record = await tasks.update(task.id, status=TaskStatus.FAILED, error=ABANDONED, finished_at=time.time())
+        record = await tasks.update(task.id, status=RunStatus.FAILED, error=ABANDONED, finished_at=time.time())
         await announce(bus, record, threshold)
         log.warning("abandoned task failed", task_id=task.id)
         failed += 1

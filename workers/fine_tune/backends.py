@@ -11,19 +11,12 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
-from workers.fine_tune.training import (
-    BackendUnavailableError,
-    BaseModelError,
-    TrainConfig,
-    TrainProgress,
-)
-
-if TYPE_CHECKING:
-    from transformers import TrainerCallback
+from shared.errors import BackendUnavailableError, BaseModelError
+from workers.fine_tune.train_types import TrainConfig, TrainProgress
 
 log = structlog.get_logger(__name__)
 
@@ -60,7 +53,7 @@ def load_hf(base_model: str, config: TrainConfig) -> tuple[Any, Any]:
     except (OSError, ValueError) as exc:
         raise BaseModelError(f"cannot load base model {base_model!r}: {exc}") from exc
     if on_gpu:
-        model = model.to("cuda")
+        model = model.to("cuda")  # type: ignore[arg-type]
     lora = LoraConfig(
         r=config.lora_r,
         lora_alpha=config.lora_alpha,
@@ -116,11 +109,11 @@ def load_unsloth(base_model: str, config: TrainConfig) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def progress_callback(on_progress: Callable[[TrainProgress], None] | None, max_steps: int) -> TrainerCallback:
+def progress_callback(on_progress: Callable[[TrainProgress], None] | None, max_steps: int) -> Any:
     """A TrainerCallback reporting each logged step; it keeps the last loss and the token count."""
     from transformers import TrainerCallback
 
-    class ProgressCallback(TrainerCallback):  # type: ignore[misc]
+    class ProgressCallback(TrainerCallback):
         def __init__(self) -> None:
             self.last_loss: float | None = None
             self.tokens = 0

@@ -21,14 +21,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from shared.errors import LLMBadAnswer
+from shared.errors import EvaluationError, LLMBadAnswer
 from shared.llm import LLMClient
 
 Outcome = Literal["new", "current", "tie"]
-
-
-class EvaluationError(Exception):
-    """The gate could not be run (no held-out samples, unreadable file)."""
 
 
 class PairwiseVerdict(BaseModel):

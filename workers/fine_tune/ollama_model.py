@@ -1,12 +1,12 @@
 """A new Ollama model from the persona's Ollama base plus a trained LoRA adapter.
 
-``create_tuned_model`` uploads the adapter files as blobs (``create_blob``: sha256-addressed),
-calls ``create(model=tag, from_=base, adapters={file: digest})`` and then ``show``s the tag:
-success is claimed only for a model Ollama lists. Ollama accepts safetensors adapters on llama
-and gemma2 bases only; for any other architecture the adapter must first become one GGUF file
-(llama.cpp's ``convert_lora_to_gguf.py``, the ``fine_tune_gguf_route`` setting), otherwise
-``UnsupportedArchitecture`` says exactly that. Tags sort by time and say what they are:
-``batos-brick:20260514T120301-v000001``.
+``create_tuned_model`` has ``LLMClient.create_model`` upload the adapter files as blobs
+(sha256-addressed) and create ``tag`` from ``base`` plus them, then ``show_model``s the tag:
+success is claimed only for a model Ollama lists (Ollama is reached only through ``LLMClient``).
+Ollama accepts safetensors adapters on llama and gemma2 bases only; for any other architecture
+the adapter must first become one GGUF file (llama.cpp's ``convert_lora_to_gguf.py``, the
+``fine_tune_gguf_route`` setting), otherwise ``UnsupportedArchitecture`` says exactly that.
+Tags sort by time and say what they are: ``batos-brick:20260514T120301-v000001``.
 
 Errors::
 
@@ -25,22 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import httpx
-import ollama
-
-from workers.fine_tune.training import ADAPTER_FILES
+from shared.errors import LLMError, ModelCreationError, UnsupportedArchitecture
+from shared.llm import LLMClient
+from workers.fine_tune.train_types import ADAPTER_FILES
 
 SAFETENSORS_ARCHITECTURES = frozenset({"llama", "gemma2"})
 GGUF_ADAPTER = "adapter.gguf"
 T = TypeVar("T")
-
-
-class ModelCreationError(Exception):
-    """No Ollama model was created (or it could not be verified)."""
-
-
-class UnsupportedArchitecture(ModelCreationError):
-    """The base's architecture takes no safetensors adapter and the GGUF route is off."""
 
 
 @dataclass(frozen=True)
@@ -67,14 +58,13 @@ def adapter_architecture(adapter_dir: Path, hf_base: str) -> str | None:
     return None
 
 
-async def ollama_family(client: ollama.AsyncClient, base: str) -> str | None:
+async def ollama_family(llm: LLMClient, base: str) -> str | None:
     """The family Ollama reports for the base tag (``llama``, ``gemma2``, ``qwen2`` ...)."""
-    shown = await _call(f"show {base}", client.show(base))
-    return shown.details.family if shown.details else None
+    return (await _call(llm.show_model(base))).family
 
 
 async def create_tuned_model(
-    client: ollama.AsyncClient,
+    llm: LLMClient,
     tag: str,
     base: str,
     adapter_dir: Path,
@@ -82,7 +72,7 @@ async def create_tuned_model(
     gguf: GgufRoute | None = None,
 ) -> dict[str, str]:
     """Create ``tag`` from ``base`` + the adapter and verify it; returns the adapters sent."""
-    architecture = adapter_architecture(adapter_dir, hf_base) or await ollama_family(client, base)
+    architecture = adapter_architecture(adapter_dir, hf_base) or await ollama_family(llm, base)
     if architecture in SAFETENSORS_ARCHITECTURES:
         files = [adapter_dir / name for name in ADAPTER_FILES]
     elif gguf is None:
@@ -93,21 +83,18 @@ async def create_tuned_model(
         )
     else:
         files = [await convert_to_gguf(gguf, adapter_dir, hf_base)]
-    adapters = {path.name: await _call(f"upload {path.name}", client.create_blob(path)) for path in files}
-    done = await _call(f"create {tag}", client.create(model=tag, from_=base, adapters=adapters, stream=False))
-    if getattr(done, "status", None) != "success":
-        raise ModelCreationError(f"create {tag} ended with status {getattr(done, 'status', None)!r}")
-    shown = await _call(f"show {tag}", client.show(tag))
+    adapters = await _call(llm.create_model(tag, base, files))
+    shown = await _call(llm.show_model(tag))
     if not shown.modelfile:
         raise ModelCreationError(f"Ollama shows {tag} without a modelfile; not trusting it")
     return adapters
 
 
-async def delete_model(client: ollama.AsyncClient, tag: str) -> bool:
+async def delete_model(llm: LLMClient, tag: str) -> bool:
     """Best-effort removal of a tag nobody will use; False if it could not be deleted."""
     try:
-        await client.delete(tag)
-    except (ollama.ResponseError, ConnectionError, httpx.TransportError):
+        await llm.delete_model(tag)
+    except LLMError:
         return False
     return True
 
@@ -135,10 +122,9 @@ def _gguf_ready(route: GgufRoute, out: Path) -> bool:
     return out.is_file()
 
 
-async def _call(what: str, call: Awaitable[T]) -> T:
+async def _call(call: Awaitable[T]) -> T:
+    """An LLM request whose failure means no model (the reason, as ``LLMClient`` words it, is kept)."""
     try:
         return await call
-    except ollama.ResponseError as exc:
-        raise ModelCreationError(f"Ollama refused to {what}: HTTP {exc.status_code} {exc.error}") from exc
-    except (ConnectionError, httpx.TransportError) as exc:
-        raise ModelCreationError(f"Ollama unreachable during {what}: {exc}") from exc
+    except LLMError as exc:
+        raise ModelCreationError(str(exc)) from exc

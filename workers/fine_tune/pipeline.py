@@ -22,18 +22,19 @@ from pathlib import Path
 import structlog
 from redis.asyncio import Redis
 
-from shared.datasets import FineTuneJob, list_versions, load_fine_tune_job
+from shared.datasets import TrainingSet, list_versions, load_training_set
 from shared.events import EventBus
 from shared.events.payloads import FineTuneProgress
 from shared.keys import EventType
 from shared.llm import LLMClient
 from shared.personas import PersonaRegistry
 from shared.stores.fine_tunes import FineTuneRecord, FineTuneState, FineTuneStore, Progress, thin_curve
-from workers.fine_tune import ollama_model, swap
+from workers.fine_tune import swap
 from workers.fine_tune.evaluation import Judge, evaluate
+from workers.fine_tune.ollama_model import GgufRoute, create_tuned_model, delete_model, model_tag
 from workers.fine_tune.settings import FineTuneSettings
 from workers.fine_tune.train_process import train_in_child, trainer_python
-from workers.fine_tune.training import TrainProgress, resolve_backend
+from workers.fine_tune.train_types import TrainProgress, resolve_backend
 
 log = structlog.get_logger(__name__)
 
@@ -60,10 +61,10 @@ class FineTuner:
         try:
             async with asyncio.timeout(self.settings.fine_tune_job_timeout_s):
                 target = self.personas.persona(record.persona)
-                job = await asyncio.to_thread(load_fine_tune_job, self.settings.data_dir, dataset_version,
+                job = await asyncio.to_thread(load_training_set, self.settings.data_dir, dataset_version,
                                               record.persona)
-                tag = record.model_tag or ollama_model.model_tag(
-                    self.settings.fine_tune_tag_prefix, target.name, dataset_version)
+                tag = record.model_tag or model_tag(self.settings.fine_tune_tag_prefix, target.name,
+                                                    dataset_version)
                 if await swap.resume_swapped(self.personas, self.store, self.bus, record, tag):
                     return FineTuneState.SWAPPED
                 newer = await self._newer_version(record)
@@ -79,8 +80,8 @@ class FineTuner:
                 adapter_dir = await self._train(record, job, target.hf_base, tag)
                 stage = "create"
                 await self.store.update(record.id, state=FineTuneState.CREATING)
-                await ollama_model.create_tuned_model(
-                    self.llm.raw, tag, target.ollama_base, adapter_dir, target.hf_base, self._gguf_route())
+                await create_tuned_model(self.llm, tag, target.ollama_base, adapter_dir, target.hf_base,
+                                         self._gguf_route())
                 stage = "evaluation"
                 return await self._gate_and_swap(record, job, tag)
         except asyncio.CancelledError:
@@ -100,7 +101,7 @@ class FineTuner:
                  if v.state == "sealed" and v.persona == record.persona and v.version > record.dataset_version]
         return max(newer) if newer else None
 
-    async def _train(self, record: FineTuneRecord, job: FineTuneJob, hf_base: str, tag: str) -> Path:
+    async def _train(self, record: FineTuneRecord, job: TrainingSet, hf_base: str, tag: str) -> Path:
         config = self.settings.to_train_config()
         backend = await asyncio.to_thread(resolve_backend, config.backend)
         output_dir = Path(self.settings.fine_tune_output_dir) / record.persona / record.id
@@ -126,7 +127,7 @@ class FineTuner:
         await self.store.update(record.id, training=result)
         return output_dir
 
-    async def _gate_and_swap(self, record: FineTuneRecord, job: FineTuneJob, tag: str) -> str:
+    async def _gate_and_swap(self, record: FineTuneRecord, job: TrainingSet, tag: str) -> str:
         current = await self.personas.current_model(record.persona)
         await self.store.update(record.id, state=FineTuneState.EVALUATING, previous_model=current)
         alfred = self.personas.persona("ALFRED")
@@ -144,15 +145,14 @@ class FineTuner:
         await swap.swap_in(self.personas, self.store, self.bus, record, tag, current, gate.to_json())
         return FineTuneState.SWAPPED
 
-    def _gguf_route(self) -> ollama_model.GgufRoute | None:
+    def _gguf_route(self) -> GgufRoute | None:
         if not self.settings.fine_tune_gguf_route:
             return None
-        return ollama_model.GgufRoute(self.settings.fine_tune_gguf_converter,
-                                      self.settings.fine_tune_python or sys.executable)
+        return GgufRoute(self.settings.fine_tune_gguf_converter, self.settings.fine_tune_python or sys.executable)
 
     async def _discard(self, tag: str) -> None:
         if self.settings.fine_tune_delete_unused_models and not await self._in_use(tag):
-            await ollama_model.delete_model(self.llm.raw, tag)
+            await delete_model(self.llm, tag)
 
     async def _in_use(self, tag: str) -> bool:
         return any(s.model == tag or s.previous_model == tag for s in await self.personas.all())

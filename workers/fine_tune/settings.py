@@ -8,14 +8,10 @@ Every field is read from the environment with the ``BATOS_`` prefix
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from shared.settings import BaseServiceSettings
-from workers.fine_tune.training import TrainConfig
-
-Backend = Literal["auto", "hf", "unsloth"]
+from workers.fine_tune.train_types import Backend, TrainConfig
 
 SEED_TARGET_MODULES: tuple[str, ...] = (
     "q_proj",

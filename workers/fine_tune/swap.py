@@ -32,7 +32,7 @@ async def swap_in(
     evaluated_against: str,
     evaluation: dict[str, Any] | None = None,
 ) -> str:
-    """Swap atomically (``InvalidInput`` if the persona moved meanwhile); returns the replaced tag."""
+    """Swap atomically (``Conflict`` if the persona moved meanwhile); returns the replaced tag."""
     previous = await registry.swap(record.persona, new_tag, expected_current=evaluated_against)
     await _finish_swapped(store, bus, record, new_tag, previous, evaluation)
     return previous

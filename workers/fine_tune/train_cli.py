@@ -32,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     # Heavy imports happen inside train_adapter, after this point (unsloth first when chosen).
-    from workers.fine_tune.training import TrainConfig, TrainingError, TrainProgress, train_adapter
+    from shared.errors import TrainingError
+    from workers.fine_tune.train_types import TrainConfig, TrainProgress
+    from workers.fine_tune.training import train_adapter
 
     fields = json.loads(args.config)
     if "target_modules" in fields:

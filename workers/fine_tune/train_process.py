@@ -28,16 +28,13 @@ from typing import Any
 
 import structlog
 
-from workers.fine_tune.training import ADAPTER_FILES, RESULT_FILE, TrainConfig, TrainProgress
+from shared.errors import TrainingFailed
+from workers.fine_tune.train_types import ADAPTER_FILES, RESULT_FILE, TrainConfig, TrainProgress
 
 log = structlog.get_logger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _PR_SET_PDEATHSIG = 1
-
-
-class TrainingFailed(Exception):
-    """The training process exited without an adapter; the message says why."""
 
 
 ProgressHandler = Callable[[TrainProgress], Awaitable[None]]
@@ -47,7 +44,7 @@ def finished_result(output_dir: Path) -> dict[str, Any] | None:
     """The result of a complete adapter already at ``output_dir`` (a re-run after a kill)."""
     result = output_dir / RESULT_FILE
     if result.is_file() and all((output_dir / name).is_file() for name in ADAPTER_FILES):
-        return json.loads(result.read_text())  # type: ignore[no-any-return]
+        return json.loads(result.read_text())
     return None
 
 

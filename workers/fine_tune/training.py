@@ -1,20 +1,17 @@
 """One training function for both backends: a sealed dataset version in, a LoRA adapter out.
 
 ``train_adapter`` loads the base with the chosen backend (``backends.py``: ``unsloth`` 4-bit on a
-GPU, ``hf`` transformers + peft otherwise), then everything is shared: the conversational
-``train.jsonl`` of the sealed version, TRL ``SFTTrainer``/``SFTConfig`` with the seed's
-hyper-parameters, a progress callback, ``save_pretrained``. The adapter is written into a hidden
+GPU, ``hf`` transformers + peft otherwise; ``train_types.resolve_backend`` picks it), then
+everything is shared: the conversational ``train.jsonl`` of the sealed version, TRL
+``SFTTrainer``/``SFTConfig`` with the seed's hyper-parameters, a progress callback,
+``save_pretrained``. The adapter is written into a hidden
 sibling directory and renamed to ``output_dir`` only when complete, so a killed process never
 leaves a half adapter there. torch/transformers/peft/trl/unsloth are imported inside functions
-only: this module imports without them.
+only: this module imports without them. Its input and output types live in ``train_types``.
 
-Errors (all ``TrainingError``; nothing is left at ``output_dir`` when one is raised)::
-
-    TrainingError
-    ├── DatasetError            the version is missing, empty or not in the contract format
-    ├── BaseModelError          the base model or its tokenizer cannot be loaded
-    ├── BackendUnavailableError the backend's libraries are not importable in this process
-    └── OutputExistsError       output_dir already holds an adapter (the job ran before)
+Errors: ``shared.errors.TrainingError`` and its subclasses (``DatasetError``, ``BaseModelError``,
+``BackendUnavailableError``, ``OutputExistsError``); nothing is left at ``output_dir`` when one
+is raised.
 """
 
 from __future__ import annotations
@@ -26,96 +23,25 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import structlog
 
+from shared.errors import DatasetError, OutputExistsError, TrainingError
+from workers.fine_tune import backends
+from workers.fine_tune.train_types import (
+    ADAPTER_FILES,
+    RESULT_FILE,
+    TrainConfig,
+    TrainProgress,
+    TrainResult,
+    resolve_backend,
+)
+
 log = structlog.get_logger(__name__)
 
-Backend = Literal["auto", "hf", "unsloth"]
-ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
-RESULT_FILE = "training_result.json"
 _PARTIAL = ".partial-"
-
-
-class TrainingError(Exception):
-    """Training did not produce an adapter; ``output_dir`` was left untouched."""
-
-
-class DatasetError(TrainingError):
-    """The dataset version is missing, empty or malformed."""
-
-
-class BaseModelError(TrainingError):
-    """The base model (or its tokenizer) could not be loaded."""
-
-
-class BackendUnavailableError(TrainingError):
-    """The requested backend's libraries cannot be imported here."""
-
-
-class OutputExistsError(TrainingError):
-    """``output_dir`` already exists: a finished adapter is never overwritten."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """The seed's UnslothForge hyper-parameters; ``None`` means "follow the device"."""
-
-    backend: Backend = "auto"
-    max_seq_length: int = 2048
-    load_in_4bit: bool = True  # unsloth only
-    lora_r: int = 16
-    lora_alpha: int = 16
-    lora_dropout: float = 0.0
-    target_modules: tuple[str, ...] = (
-        "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
-    )  # fmt: skip
-    per_device_batch_size: int = 2
-    gradient_accumulation_steps: int = 4
-    warmup_steps: int = 5
-    max_steps: int = 60
-    learning_rate: float = 2e-4
-    weight_decay: float = 0.01
-    lr_scheduler: str = "linear"
-    seed: int = 3407
-    optim: str | None = None  # adamw_8bit on GPU, adamw_torch on CPU
-    gradient_checkpointing: bool | None = None  # on with a GPU only
-
-
-@dataclass(frozen=True)
-class TrainProgress:
-    step: int
-    max_steps: int
-    loss: float | None
-    learning_rate: float | None
-    eta_s: float | None
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    adapter_dir: Path
-    backend: Literal["hf", "unsloth"]
-    steps: int
-    final_loss: float | None
-    train_tokens: int
-    duration_s: float  # the whole call: loading, tokenising, training, saving
-    train_s: float  # the optimisation loop alone (trainer.train())
-    tokens_per_s: float  # train_tokens / train_s
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "adapter_dir": str(self.adapter_dir)}
-
-
-def resolve_backend(requested: Backend) -> Literal["hf", "unsloth"]:
-    """``auto`` is unsloth only with a CUDA device: unsloth also imports (and trains) on CPU."""
-    if requested != "auto":
-        return requested
-    import torch
-
-    return "unsloth" if torch.cuda.is_available() else "hf"
 
 
 def train_adapter(
@@ -131,7 +57,7 @@ def train_adapter(
     if output_dir.exists():
         raise OutputExistsError(f"{output_dir} already exists; remove it to train again")
     rows = read_conversations(dataset_dir / "train.jsonl")
-    backend = resolve_backend(config.backend)
+    backend = resolve_backend(config.backend, has_cuda=_torch_sees_cuda)  # this process imports torch anyway
     bound = log.bind(base_model=base_model, dataset=str(dataset_dir), backend=backend)
 
     output_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -168,6 +94,12 @@ def train_adapter(
         shutil.rmtree(work, ignore_errors=True)
     bound.info("training.done", **result.to_json())
     return result
+
+
+def _torch_sees_cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
 def read_conversations(path: Path) -> list[dict[str, Any]]:
@@ -225,14 +157,12 @@ def _train(
     on_progress: Callable[[TrainProgress], None] | None,
 ) -> tuple[int, float | None, int, float]:
     """Load with the backend, train with TRL, save the adapter into ``work``."""
-    from workers.fine_tune import backends
-
     # unsloth has to be imported before trl/transformers, so the model is loaded first.
     model, tokenizer = backends.load(backend, base_model, config)
     import torch
     from datasets import load_dataset
     from transformers import PrinterCallback
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig, SFTTrainer  # type: ignore[attr-defined]
 
     data_file = work / "_data" / "train.jsonl"
     data_file.parent.mkdir()
@@ -244,9 +174,11 @@ def _train(
     checkpointing = on_gpu if config.gradient_checkpointing is None else config.gradient_checkpointing
     # transformers 5.2x renamed gradient_checkpointing; the unsloth venv's older one has the old name only.
     renamed = any(f.name == "activation_checkpointing" for f in dataclasses.fields(SFTConfig))
+    checkpointing_name = "activation_checkpointing" if renamed else "gradient_checkpointing"
+    checkpointing_arg: dict[str, Any] = {checkpointing_name: checkpointing}
     args = SFTConfig(
         output_dir=str(work / "_trainer"),
-        **{"activation_checkpointing" if renamed else "gradient_checkpointing": checkpointing},
+        **checkpointing_arg,
         max_length=config.max_seq_length,
         packing=False,
         per_device_train_batch_size=config.per_device_batch_size,

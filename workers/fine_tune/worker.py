@@ -1,4 +1,4 @@
-"""The fine-tune worker: an arq ``WorkerSettings`` plus one small job function.
+"""The fine-tune worker, declared: one fine-tune job at a time, and the sweep of abandoned ones.
 
     python -m workers.fine_tune
 
@@ -14,16 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from arq.cron import cron
-from arq.worker import func
-
 from shared.events import EventBus
-from shared.keys import JOB_FINE_TUNE, QUEUE_FINE_TUNE
+from shared.keys import JOB_FINE_TUNE, QUEUE_FINE_TUNE, fine_tune_id_for_job
 from shared.llm import LLMClient
 from shared.personas import PersonaRegistry
-from shared.queues import worker_options
-from shared.queues.worker import env_redis_settings
-from shared.stores.fine_tunes import FineTuneStore, fine_tune_id_for_job
+from shared.queues.declaration import JobSpec, Sweep, WorkerKind
+from shared.stores.fine_tunes import FineTuneStore
 from workers.fine_tune.pipeline import FineTuner
 from workers.fine_tune.settings import FineTuneSettings
 from workers.fine_tune.sweep import fail_abandoned_fine_tunes
@@ -39,7 +35,7 @@ async def fine_tune(ctx: dict[str, Any], persona: str, dataset_version: str, fin
 
 
 async def sweep_abandoned_fine_tunes(ctx: dict[str, Any]) -> int:
-    """Cron: fail fine-tunes whose job arq dropped after the worker died on every try."""
+    """Fail fine-tunes whose job arq dropped after the worker died on every try."""
     tuner: FineTuner = ctx["fine_tuner"]
     return await fail_abandoned_fine_tunes(ctx["redis"], tuner.store, tuner.bus)
 
@@ -62,27 +58,15 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await llm.aclose()
 
 
-def worker_kwargs(settings: FineTuneSettings, ctx: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Keyword arguments of a ``WakeableWorker`` that fine-tunes with ``settings``."""
-    job = func(fine_tune, name=JOB_FINE_TUNE, timeout=settings.fine_tune_job_timeout_s + TIMEOUT_HEADROOM_S,
-               max_tries=settings.fine_tune_max_tries)
-    return {
-        **worker_options(settings, QUEUE_FINE_TUNE),
-        "functions": [job],
-        "cron_jobs": [cron(sweep_abandoned_fine_tunes, name="sweep_abandoned_fine_tunes", second={30}, unique=True)],
-        "on_startup": startup,
-        "on_shutdown": shutdown,
-        "ctx": {**(ctx or {}), "settings": settings},
-        "max_jobs": 1,
-    }
+def jobs(settings: FineTuneSettings) -> list[JobSpec]:
+    return [JobSpec(fine_tune, JOB_FINE_TUNE, timeout_s=settings.fine_tune_job_timeout_s + TIMEOUT_HEADROOM_S,
+                    max_tries=settings.fine_tune_max_tries,
+                    log_ids={name: name for name in ("fine_tune_id", "persona", "dataset_version")})]
 
 
-class WorkerSettings:
-    """For ``arq``'s tooling; the entry point builds its worker from :func:`worker_kwargs`."""
-
-    functions = [fine_tune]
-    on_startup = startup
-    on_shutdown = shutdown
-    queue_name = QUEUE_FINE_TUNE
-    redis_settings = env_redis_settings()  # so `arq --check` (the health check) finds Redis
-    max_jobs = 1
+WORKER = WorkerKind(
+    name="fine_tune", queue=QUEUE_FINE_TUNE, settings_class=FineTuneSettings, jobs=jobs,
+    max_jobs=lambda _settings: 1,  # one GPU
+    startup=startup, shutdown=shutdown, sweep=Sweep(sweep_abandoned_fine_tunes, second=30),
+)
+WorkerSettings = WORKER.arq_settings()  # `arq --check workers.fine_tune.worker.WorkerSettings` (health check)

@@ -14,15 +14,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from shared.errors import LLMBadAnswer, SandboxError
+from shared.errors import LLMBadAnswer, SandboxUnavailable
 from shared.llm import ChatBackend
 from shared.sandbox import Reason, Sandbox, SandboxResult
 from shared.tools import CheckedTool, CodeRejected, ToolSpec, check_tool_code, extract_code
 from shared.tools.jobs import Attempt
-
-
-class SandboxUnavailable(SandboxError):
-    """The sandbox could not run the tests at all (no engine, runtime or image)."""
 
 
 @dataclass(frozen=True)

@@ -16,17 +16,18 @@ import time
 from dataclasses import dataclass, field
 
 import structlog
-from arq import Retry
 
-from shared.errors import LLMUnreachable, NotFound
+from shared.errors import LLMUnreachable, NotFound, SandboxUnavailable
 from shared.events import EventBus
 from shared.events.payloads import ToolCreated
 from shared.keys import EventType
 from shared.llm import ChatBackend
 from shared.personas import PersonaRegistry
+from shared.queues.retry import REDIS_LOST, RetryPolicy
 from shared.sandbox import Sandbox
-from shared.tools import CheckedTool, ForgeJob, ForgeJobStore, ForgeStatus, ToolRegistry, ToolSpec
-from workers.tool_forge.attempt import AttemptLimits, SandboxUnavailable, make_attempt
+from shared.stores.status import RunStatus
+from shared.tools import CheckedTool, ForgeJob, ForgeJobStore, ToolRegistry, ToolSpec
+from workers.tool_forge.attempt import AttemptLimits, make_attempt
 from workers.tool_forge.prompts import conversation
 from workers.tool_forge.settings import ToolForgeSettings
 
@@ -55,22 +56,25 @@ class ToolForge:
         return AttemptLimits(tuple(s.forge_allowed_imports), s.forge_test_timeout_s, s.forge_code_chars,
                              s.forge_output_chars)
 
-    async def run(self, job_id: str, spec: ToolSpec, job_try: int = 1) -> str:
-        """Forge the tool; returns the job's final status."""
+    async def run(self, job_id: str, spec: ToolSpec, job_try: int = 1, queue_job_id: str | None = None) -> str:
+        """Forge the tool; returns the job's final status. ``queue_job_id``: the arq job running it."""
         job, _ = await self.jobs.create(ForgeJob(id=job_id, spec=spec))  # a job enqueued without a record
-        if job.status in (ForgeStatus.SUCCEEDED, ForgeStatus.FAILED):
+        if job.status in (RunStatus.SUCCEEDED, RunStatus.FAILED):
             await self._announce(job)
             return job.status
         try:
             async with self.slots:
-                await self.jobs.update(job_id, status=ForgeStatus.RUNNING, error=None)
+                await self.jobs.update(job_id, status=RunStatus.RUNNING, error=None, queue_job_id=queue_job_id)
                 return await self._attempts(job)
         except (LLMUnreachable, SandboxUnavailable) as exc:
-            if job_try < self.settings.forge_transient_tries:
-                await self.jobs.update(job_id, status=ForgeStatus.QUEUED, error=f"retrying: {exc}")
-                log.warning("tool forge: transient failure, job will be retried", job_id=job_id, error=str(exc))
-                raise Retry(defer=self.settings.forge_retry_delay_s * job_try) from exc
-            return await self._fail(job_id, f"{type(exc).__name__} after {job_try} tries: {exc}")
+            retry = RetryPolicy(self.settings.forge_transient_tries, self.settings.forge_retry_delay_s).after(job_try)
+            if retry is None:
+                return await self._fail(job_id, f"{type(exc).__name__} after {job_try} tries: {exc}")
+            await self.jobs.update(job_id, status=RunStatus.QUEUED, error=f"retrying: {exc}")
+            log.warning("tool forge: transient failure, job will be retried", job_id=job_id, error=str(exc))
+            raise retry from exc
+        except REDIS_LOST:
+            raise  # nothing can be recorded: the job hook has it run again (shared.queues.hooks)
         except Exception as exc:
             await self._fail(job_id, f"internal error: {type(exc).__name__}: {exc}")
             raise
@@ -100,24 +104,28 @@ class ToolForge:
         mine = next((v for v in known if v.forge_job_id == job.id), None)  # registered before a crash
         tool = mine or await self.registry.register(checked, test_output=output, spec=job.spec.description,
                                                     forge_job_id=job.id)
-        await self.jobs.update(job.id, status=ForgeStatus.SUCCEEDED, tool_name=tool.name, version=tool.version,
+        await self.jobs.update(job.id, status=RunStatus.SUCCEEDED, tool_name=tool.name, version=tool.version,
                                error=None, finished_at=time.time())
         log.info("tool forged", job_id=job.id, tool=tool.name, version=tool.version)
         await self._announce(await self.jobs.get(job.id))
-        return ForgeStatus.SUCCEEDED
+        return RunStatus.SUCCEEDED
+
+    async def fail_abandoned(self, job_id: str, reason: str) -> str:
+        """Fail a job that no worker will finish (the sweep); announced like any failure."""
+        return await self._fail(job_id, reason)
 
     async def _fail(self, job_id: str, reason: str) -> str:
-        await self.jobs.update(job_id, status=ForgeStatus.FAILED, error=reason, finished_at=time.time())
+        await self.jobs.update(job_id, status=RunStatus.FAILED, error=reason, finished_at=time.time())
         log.warning("tool forge failed", job_id=job_id, reason=reason[:500])
         await self._announce(await self.jobs.get(job_id))
-        return ForgeStatus.FAILED
+        return RunStatus.FAILED
 
     async def _announce(self, job: ForgeJob) -> None:
-        if job.status is ForgeStatus.SUCCEEDED and job.tool_name and job.version:
+        if job.status is RunStatus.SUCCEEDED and job.tool_name and job.version:
             await self.bus.publish(EventType.TOOL_CREATED,
                                    ToolCreated.model_validate({"tool_name": job.tool_name, "version": job.version,
                                                                "job_id": job.id}))
-        elif job.status is ForgeStatus.FAILED:
+        elif job.status is RunStatus.FAILED:
             await self.bus.publish(EventType.TOOL_FORGE_FAILED, {
                 "job_id": job.id, "spec": job.spec.description[:500], "reason": job.error or "",
                 "attempts": [{"number": a.number, "outcome": a.outcome, "reason": a.reason[:500]}

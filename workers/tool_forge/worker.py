@@ -1,4 +1,4 @@
-"""The tool-forge worker: an arq ``WorkerSettings`` plus one small job function.
+"""The tool-forge worker, declared: forge a tool, run a tool call, sweep abandoned forge jobs.
 
     python -m workers.tool_forge
 
@@ -18,18 +18,17 @@ import asyncio
 from typing import Any
 
 import structlog
-from arq.worker import func
 
 from shared.events import EventBus
 from shared.keys import JOB_CREATE_TOOL, JOB_INVOKE_TOOL, QUEUE_TOOL_FORGE
 from shared.llm import LLMClient
 from shared.personas import PersonaRegistry
-from shared.queues import worker_options
-from shared.queues.worker import env_redis_settings
+from shared.queues.declaration import JobSpec, Sweep, WorkerKind
 from shared.sandbox import Sandbox
 from shared.tools import ForgeJobStore, LocalInvoker, ToolRegistry, ToolSpec
 from workers.tool_forge.forge import ToolForge
 from workers.tool_forge.settings import ToolForgeSettings
+from workers.tool_forge.sweep import fail_abandoned_forge_jobs
 
 log = structlog.get_logger(__name__)
 CRASH_HEADROOM_TRIES = 3  # arq re-runs a job whose worker died; our own transient retries come on top
@@ -39,7 +38,8 @@ INVOCATION_RESULT_TTL_S = 300  # the caller reads it within its own timeout
 async def create_tool(ctx: dict[str, Any], spec: dict[str, Any], job_id: str | None = None) -> str:
     """Forge one tool; returns the forge job's final status."""
     forge: ToolForge = ctx["forge"]
-    return await forge.run(job_id or str(ctx["job_id"]), ToolSpec.model_validate(spec), ctx.get("job_try", 1))
+    return await forge.run(job_id or str(ctx["job_id"]), ToolSpec.model_validate(spec), ctx.get("job_try", 1),
+                           queue_job_id=str(ctx["job_id"]))
 
 
 async def invoke_tool(ctx: dict[str, Any], name: str, args: dict[str, Any], version: int | None = None,
@@ -80,33 +80,26 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await llm.aclose()
 
 
-def job_functions(settings: ToolForgeSettings) -> list[Any]:
+def jobs(settings: ToolForgeSettings) -> list[JobSpec]:
     return [
-        func(create_tool, name=JOB_CREATE_TOOL, timeout=settings.forge_job_timeout_s,
-             max_tries=settings.forge_transient_tries + CRASH_HEADROOM_TRIES),
+        JobSpec(create_tool, JOB_CREATE_TOOL, timeout_s=settings.forge_job_timeout_s,
+                max_tries=settings.forge_transient_tries + CRASH_HEADROOM_TRIES,
+                retry_delay_s=settings.forge_retry_delay_s, log_ids={"job_id": "forge_job_id"}),
         # one try: a call is not idempotent in general, and its caller has stopped waiting by then
-        func(invoke_tool, name=JOB_INVOKE_TOOL, timeout=int(settings.sandbox_timeout_s) + 30, max_tries=1,
-             keep_result=INVOCATION_RESULT_TTL_S),
+        JobSpec(invoke_tool, JOB_INVOKE_TOOL, timeout_s=int(settings.sandbox_timeout_s) + 30, max_tries=1,
+                keep_result_s=INVOCATION_RESULT_TTL_S, log_ids={"name": "tool"}),
     ]
 
 
-def worker_kwargs(settings: ToolForgeSettings, ctx: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Keyword arguments of a ``WakeableWorker`` that forges tools with ``settings``."""
-    return {
-        **worker_options(settings, QUEUE_TOOL_FORGE),
-        "functions": job_functions(settings),
-        "on_startup": startup,
-        "on_shutdown": shutdown,
-        "ctx": {**(ctx or {}), "settings": settings},
-        "max_jobs": settings.forge_max_jobs + settings.forge_max_invocations,
-    }
+async def sweep_abandoned_forge_jobs(ctx: dict[str, Any]) -> int:
+    """Fail forge jobs whose job arq dropped after the worker died on every try."""
+    forge: ToolForge = ctx["forge"]
+    return await fail_abandoned_forge_jobs(ctx["redis"], forge)
 
 
-class WorkerSettings:
-    """For ``arq``'s tooling; the entry point builds its worker from :func:`worker_kwargs`."""
-
-    functions = [create_tool, invoke_tool]
-    on_startup = startup
-    on_shutdown = shutdown
-    queue_name = QUEUE_TOOL_FORGE
-    redis_settings = env_redis_settings()  # so `arq --check` (the health check) finds Redis
+WORKER = WorkerKind(
+    name="tool_forge", queue=QUEUE_TOOL_FORGE, settings_class=ToolForgeSettings, jobs=jobs,
+    max_jobs=lambda settings: settings.forge_max_jobs + settings.forge_max_invocations,
+    startup=startup, shutdown=shutdown, sweep=Sweep(sweep_abandoned_forge_jobs, second=15),
+)
+WorkerSettings = WORKER.arq_settings()  # `arq --check workers.tool_forge.worker.WorkerSettings` (health check)

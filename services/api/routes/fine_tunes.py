@@ -10,15 +10,14 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
 from services.api.deps import MAX_OFFSET, State
 from services.api.responses import errors
-from shared.datasets import load_fine_tune_job
-from shared.errors import NotFound
-from shared.keys import JOB_FINE_TUNE, QUEUE_FINE_TUNE
+from shared.datasets import load_training_set
+from shared.keys import JOB_FINE_TUNE, QUEUE_FINE_TUNE, fine_tune_queue_job_id
 from shared.queues import enqueue
 from shared.stores.fine_tunes import FineTuneRecord, FineTuneStore, new_fine_tune_id
 
@@ -52,22 +51,17 @@ async def list_fine_tunes(
 
 @router.get("/{fine_tune_id}", response_model=FineTuneRecord, responses=errors(404))
 async def get_fine_tune(fine_tune_id: str, state: State) -> FineTuneRecord:
-    try:
-        return await FineTuneStore(state.redis).get(fine_tune_id)
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    return await FineTuneStore(state.redis).get(fine_tune_id)
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=FineTuneRecord, responses=errors(404, 409))
 async def start_fine_tune(body: FineTuneIn, state: State) -> FineTuneRecord:
     """Queue a fine-tune of ``persona`` on a sealed dataset version; 202 with its record."""
-    try:
-        await asyncio.to_thread(load_fine_tune_job, state.settings.data_dir, body.dataset_version, body.persona)
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    # NotFound (404) unless sealed; Conflict (409) if altered or sealed for another persona
+    await asyncio.to_thread(load_training_set, state.settings.data_dir, body.dataset_version, body.persona)
     record, _ = await FineTuneStore(state.redis).create(FineTuneRecord(
         id=new_fine_tune_id(body.dataset_version), persona=body.persona, dataset_version=body.dataset_version,
         source="api"))
     await enqueue(state.redis, QUEUE_FINE_TUNE, JOB_FINE_TUNE, body.persona, body.dataset_version,
-                  idempotency_key=f"fine_tune:{record.id}", fine_tune_id=record.id)
+                  idempotency_key=fine_tune_queue_job_id(record.id), fine_tune_id=record.id)
     return JSONResponse(record.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)  # type: ignore[return-value]

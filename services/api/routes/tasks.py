@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 
 from services.api.deps import MAX_OFFSET, State
 from services.api.responses import errors
-from shared.errors import NotFound
-from shared.stores.tasks import TaskRecord, TaskStatus
+from shared.errors import InvalidInput
+from shared.stores.status import RunStatus
+from shared.stores.tasks import TaskRecord
 from shared.task_intake import submit_task
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
@@ -43,11 +44,10 @@ async def create_task(body: TaskIn, request: Request) -> TaskRecord:
     state = request.app.state.batos
     idempotency_key = request.headers.get("idempotency-key")
     if idempotency_key is not None and not 0 < len(idempotency_key) <= 200:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "Idempotency-Key must be 1-200 characters")
+        raise InvalidInput("Idempotency-Key must be 1-200 characters")
     limit = state.settings.api_max_task_chars
     if len(body.text) > limit:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"text is {len(body.text)} characters; "
-                                                                   f"the limit is {limit}")
+        raise InvalidInput(f"text is {len(body.text)} characters; the limit is {limit}")
     record, _created = await submit_task(
         state.redis, state.tasks, TaskRecord(text=body.text, source="api"),
         idempotency=("api", idempotency_key) if idempotency_key else None,
@@ -59,16 +59,13 @@ async def create_task(body: TaskIn, request: Request) -> TaskRecord:
 
 @router.get("/{task_id}", response_model=TaskRecord, responses=errors(404))
 async def get_task(task_id: str, state: State) -> TaskRecord:
-    try:
-        return await state.tasks.get(task_id)
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    return await state.tasks.get(task_id)  # NotFound: 404
 
 
 @router.get("", response_model=TaskList)
 async def list_tasks(
     state: State,
-    status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
+    status_: Annotated[RunStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> TaskList:

@@ -3,22 +3,23 @@
 The API never runs a tool's code, nor holds the Docker engine: it checks the call against the
 registry (unknown tool 404, arguments that do not fit 422) and hands it to a tool-forge worker
 (``RemoteInvoker``), which runs it in the sandbox. A ``Sandbox`` placed on
-``app.state.tool_sandbox`` before start-up makes the API run calls in it itself (tests). Other
-errors: the tool raising 422 with its error type; the run timing out, exceeding memory or
-output 502; no sandbox 503; no worker answering in time 504.
+``app.state.tool_sandbox`` before start-up makes the API run calls in it itself (tests). A
+failed call is raised as its ``shared.errors`` class with the call's record as ``detail``
+(``ToolCallResult.exception``), so ``services.api.errors`` gives the status: the tool raising
+422 with its error type; the run timing out, exceeding memory or output 502; no sandbox 503;
+no worker answering in time 504.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.api.deps import MAX_OFFSET, State
 from services.api.responses import errors
-from shared.errors import InvalidInput
 from shared.tools import (
     ForgeJob,
     ForgeJobStore,
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
 
 router = APIRouter(prefix="/v1/tools", tags=["tools"])
 INVOKE_TIMEOUT_S = 60.0  # queueing at a busy worker plus the sandbox's own wall clock
-_STATUS = {"NotFound": status.HTTP_404_NOT_FOUND, "InvalidInput": status.HTTP_422_UNPROCESSABLE_CONTENT,
-           "SandboxUnavailable": status.HTTP_503_SERVICE_UNAVAILABLE, "Timeout": status.HTTP_504_GATEWAY_TIMEOUT}
 
 
 class ToolSummary(BaseModel):
@@ -134,16 +133,10 @@ async def get_tool(name: str, state: State,
 async def invoke(name: str, body: InvokeIn, state: State, request: Request) -> InvokeOut:
     """Run the tool in the sandbox with ``body.args``; its JSON return value, or why not."""
     tool = await ToolRegistry(state.redis).get(name, body.version)  # 404 before anything runs
-    try:
-        check_arguments(tool, body.args)
-    except InvalidInput as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    check_arguments(tool, body.args)  # InvalidInput: 422 before anything runs
     result = await invoker_of(request, state)(tool.name, body.args, tool.version)
     if result.ok:
         return InvokeOut(tool=tool.name, version=tool.version, value=result.value, duration_s=result.duration_s)
-    detail = {"tool": tool.name, "version": tool.version, "error_type": result.error_type,
-              "error": (result.error or "")[-4_000:], "reason": result.reason}
-    code = _STATUS.get(result.error_type or "")
-    if code is None:
-        code = status.HTTP_422_UNPROCESSABLE_CONTENT if result.tool_failed else status.HTTP_502_BAD_GATEWAY
-    raise HTTPException(code, detail)
+    raise result.exception().with_detail({
+        "tool": tool.name, "version": tool.version, "error_type": result.error_type,
+        "error": (result.error or "")[-4_000:], "reason": result.reason and result.reason.value})

@@ -12,6 +12,8 @@ from typing import Any
 
 from services.curator.service import Curator
 from services.curator.settings import CuratorSettings
+from shared.events.consumer_group import GroupMember
+from shared.keys import CURATOR_GROUP, INTERACTIONS_STREAM
 from shared.llm.client import LLMClient
 from shared.stores.interactions import Contribution, Interaction, InteractionLog
 
@@ -123,9 +125,12 @@ async def verdicts(redis: Any) -> list[Any]:
 
 
 async def backlog(redis: Any) -> dict[str, int]:
-    from services.curator.reader import StreamReader
+    return await probe(redis).backlog()
 
-    return await StreamReader(redis, "probe").backlog()
+
+def probe(redis: Any) -> GroupMember:
+    """A look at the curators' group (never joins it)."""
+    return GroupMember(redis, INTERACTIONS_STREAM, CURATOR_GROUP, "probe")
 
 
 def dataset_lines(data_dir: Any) -> list[dict[str, Any]]:

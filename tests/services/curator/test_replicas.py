@@ -7,8 +7,7 @@ from collections import Counter
 
 import pytest
 
-from services.curator.reader import StreamReader
-from shared.datasets import list_versions, load_fine_tune_job, sample_page
+from shared.datasets import list_versions, load_training_set, sample_page
 from shared.datasets.seal import winner
 from tests.services.curator.helpers import (
     JUDGE,
@@ -20,6 +19,7 @@ from tests.services.curator.helpers import (
     interaction,
     is_vote,
     marker,
+    probe,
     process_env,
     verdicts,
     wait_until,
@@ -72,7 +72,7 @@ async def test_three_curators_score_each_interaction_once(redis, settings, fake_
     assert [(v, s.state, s.sample_count) for v, s in sorted(versions.items())] == [
         ("v000001", "sealed", 40), ("v000002", "sealed", 40), ("v000003", "open", 20)]
     for version in ("v000001", "v000002"):
-        job = load_fine_tune_job(tmp_path, version)
+        job = load_training_set(tmp_path, version)
         records = [r for split in ("train", "heldout") for r in sample_page(tmp_path, version, 0, 1000, split)]
         assert job.persona == winner(records) and versions[version].fine_tune_enqueued
         assert (job.train_count, job.heldout_count) == (36, 4)
@@ -86,7 +86,7 @@ async def test_a_killed_curators_pending_work_is_finished_by_another(redis, sett
     await append_all(redis, [interaction(n) for n in range(40)])
     ours = await client_ids(redis)
     (victim,) = start_curators(cs, ["victim"])
-    reader = StreamReader(redis, "probe")
+    reader = probe(redis)
 
     async def mid_batch() -> bool:
         return len(await verdicts(redis)) >= 6 and await backlog(redis) != {"pending": 0, "lag": 0}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from arq.jobs import Job
 
-from shared.datasets import FineTuneJob, fine_tune_idempotency_key, load_fine_tune_job
-from shared.keys import QUEUE_FINE_TUNE, EventType, event_journal
+from shared.datasets import TrainingSet, load_training_set
+from shared.keys import QUEUE_FINE_TUNE, EventType, event_journal, fine_tune_queue_job_id
 from shared.queues import json_deserializer
 from tests.services.curator.helpers import (
     ScriptedAlfred,
@@ -47,15 +47,15 @@ async def test_each_sealed_version_triggers_one_job_for_its_voted_persona(redis,
     async with running_curator(cs, redis):
         await wait_until(lambda: _count(redis, 11), what="11 verdicts")
         await wait_until(lambda: _jobs(redis, 2), what="2 fine-tune jobs")
-    expected = {fine_tune_idempotency_key("v000001"): ["BRICK", "v000001"],
-                fine_tune_idempotency_key("v000002"): ["ROBIN", "v000002"]}
+    expected = {fine_tune_queue_job_id("v000001"): ["BRICK", "v000001"],
+                fine_tune_queue_job_id("v000002"): ["ROBIN", "v000002"]}
     assert await queued_jobs(redis) == expected
     events = await sealed_events(redis)
     assert [(e["version"], e["persona"], e["sample_count"]) for e in events] == [
         ("v000001", "BRICK", 5), ("v000002", "ROBIN", 5)]
     assert events[0]["votes"] == {"BRICK": 3, "ROBIN": 1, "tie": 1}
-    job = load_fine_tune_job(tmp_path, "v000002", persona="ROBIN")
-    assert isinstance(job, FineTuneJob) and (job.train_count, job.heldout_count) == (4, 1)
+    job = load_training_set(tmp_path, "v000002", persona="ROBIN")
+    assert isinstance(job, TrainingSet) and (job.train_count, job.heldout_count) == (4, 1)
     assert job.sha256 == events[1]["sha256"]
 
     # The worker took both jobs (gone from the queue); curators restart, Redis even loses everything,

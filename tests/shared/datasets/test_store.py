@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.datasets import DatasetStore, list_versions, load_fine_tune_job, sample_page
+from shared.datasets import DatasetStore, list_versions, load_training_set, sample_page
 from shared.datasets.jsonl import append_line, read_records
 from shared.datasets.layout import datasets_root
-from shared.errors import InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.personas import SYSTEM_PROMPTS
 from tests.shared.datasets.helpers import sample
 
@@ -41,7 +41,7 @@ async def test_seal_at_trigger_size_writes_the_contract(redis, tmp_path) -> None
     assert manifest.version == "v000001" and manifest.persona == "ROBIN"
     assert (manifest.sample_count, manifest.train_count, manifest.heldout_count) == (10, 8, 2)
     assert manifest.votes == {"BRICK": 3, "ROBIN": 6, "tie": 1}
-    job = load_fine_tune_job(tmp_path, "v000001", persona="robin")
+    job = load_training_set(tmp_path, "v000001", persona="robin")
     assert (job.persona, job.sample_count, job.train_count, job.sha256) == ("ROBIN", 10, 8, manifest.sha256)
     train, held = read_jsonl(job.train_path), read_jsonl(job.heldout_path)
     assert len(train) == 8 and len(held) == 2
@@ -57,14 +57,14 @@ async def test_a_sealed_version_is_verified_and_checked_for_its_persona(redis, t
     s = store(redis, tmp_path, trigger_size=2)
     await s.append(sample(1, vote="BRICK"))
     await s.append(sample(2, vote="tie"))
-    with pytest.raises(InvalidInput, match="sealed for BRICK"):
-        load_fine_tune_job(tmp_path, "v000001", persona="ROBIN")
+    with pytest.raises(Conflict, match="sealed for BRICK"):
+        load_training_set(tmp_path, "v000001", persona="ROBIN")
     with pytest.raises(NotFound):
-        load_fine_tune_job(tmp_path, "v000002")
+        load_training_set(tmp_path, "v000002")
     train = datasets_root(tmp_path) / "v000001" / "train.jsonl"
     train.write_text(train.read_text().replace("answer", "ANSWER"))
-    with pytest.raises(InvalidInput, match="sha256"):
-        load_fine_tune_job(tmp_path, "v000001")
+    with pytest.raises(Conflict, match="sha256"):
+        load_training_set(tmp_path, "v000001")
 
 
 async def test_equal_tallies_go_to_the_higher_total_score(redis, tmp_path) -> None:

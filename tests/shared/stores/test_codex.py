@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.errors import InvalidInput, NotFound
+from shared.errors import Conflict, NotFound
 from shared.stores.codex import DEFAULT_CODEX_PATH, CodexProposal, CodexStore, ProposalStatus, proposal_id_for
 
 
@@ -46,7 +46,7 @@ async def test_approval_applies_the_amendment_once_even_when_raced(redis) -> Non
     results = await asyncio.gather(*(store.decide("cp-t1", approve=True, note="yes") for _ in range(5)),
                                    return_exceptions=True)
     assert sum(isinstance(r, CodexProposal) for r in results) == 1
-    assert all(isinstance(r, InvalidInput) for r in results if not isinstance(r, CodexProposal))
+    assert all(isinstance(r, Conflict) for r in results if not isinstance(r, CodexProposal))
     codex = await store.get()
     assert codex.version == 2 and codex.text.count("## Amendment 2: Name it") == 1
     assert codex.text.rstrip().endswith("Say when the personas disagree.")
@@ -63,7 +63,7 @@ async def test_rejection_leaves_the_codex_and_filters_by_status(redis) -> None:
     assert rejected.status == ProposalStatus.REJECTED and rejected.applied_version is None
     assert (await store.get()).version == 1
     assert [p.id for p in await store.list_proposals(ProposalStatus.PENDING)] == ["cp-b"]
-    with pytest.raises(InvalidInput, match="already rejected"):
+    with pytest.raises(Conflict, match="already rejected"):
         await store.decide("cp-a", approve=True)
     with pytest.raises(NotFound):
         await store.decide("cp-zzz", approve=False)

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import NotFound
-from shared.stores.tasks import TaskRecord, TaskStatus, TaskStore
+from shared.stores.status import RunStatus
+from shared.stores.tasks import TaskRecord, TaskStore
 
 
 async def test_create_get_update_list(redis) -> None:
@@ -12,11 +13,11 @@ async def test_create_get_update_list(redis) -> None:
     b, _ = await store.create(TaskRecord(text="second", source="motivator", caused_by="ev1"))
     assert created
     assert (await store.get(a.id)).text == "first"
-    await store.update(a.id, status=TaskStatus.SUCCEEDED, result={"response": "42"}, finished_at=1.0)
+    await store.update(a.id, status=RunStatus.SUCCEEDED, result={"response": "42"}, finished_at=1.0)
     done = await store.get(a.id)
-    assert done.status == TaskStatus.SUCCEEDED and done.result == {"response": "42"}
-    assert [t.id for t in await store.list(TaskStatus.QUEUED)] == [b.id]
-    assert [t.id for t in await store.list(TaskStatus.SUCCEEDED)] == [a.id]
+    assert done.status == RunStatus.SUCCEEDED and done.result == {"response": "42"}
+    assert [t.id for t in await store.list(RunStatus.QUEUED)] == [b.id]
+    assert [t.id for t in await store.list(RunStatus.SUCCEEDED)] == [a.id]
     assert [t.id for t in await store.list()] == [b.id, a.id]
     assert await store.count() == 2
 

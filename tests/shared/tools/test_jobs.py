@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from arq.jobs import Job
 
-from shared.keys import QUEUE_TOOL_FORGE
+from shared.keys import QUEUE_TOOL_FORGE, forge_queue_job_id
 from shared.queues import json_deserializer
-from shared.tools import Attempt, ForgeJob, ForgeJobStore, ForgeStatus, ToolSpec, submit_tool_spec
-from shared.tools.submit import arq_job_id
+from shared.stores.status import RunStatus
+from shared.tools import Attempt, ForgeJob, ForgeJobStore, ToolSpec, submit_tool_spec
 
 
 async def test_create_once_then_update_and_attempts(redis) -> None:
     store = ForgeJobStore(redis)
     job, created = await store.create(ForgeJob(id="j1", spec=ToolSpec(description="count words")))
-    assert created and job.status is ForgeStatus.QUEUED
+    assert created and job.status is RunStatus.QUEUED
     again, created = await store.create(ForgeJob(id="j1", spec=ToolSpec(description="something else")))
     assert not created and again.spec.description == "count words"
     await store.add_attempt("j1", Attempt(number=1, outcome="refused", reason="no function"))
     await store.add_attempt("j1", Attempt(number=2, outcome="passed"))
-    await store.update("j1", status=ForgeStatus.SUCCEEDED, tool_name="word_count", version=1)
+    await store.update("j1", status=RunStatus.SUCCEEDED, tool_name="word_count", version=1)
     stored = await store.get("j1")
     assert [(a.number, a.outcome, a.reason) for a in stored.attempts] == [(1, "refused", "no function"),
                                                                           (2, "passed", "")]
-    assert (stored.status, stored.tool_name, stored.version) == (ForgeStatus.SUCCEEDED, "word_count", 1)
+    assert (stored.status, stored.tool_name, stored.version) == (RunStatus.SUCCEEDED, "word_count", 1)
 
 
 async def test_submission_with_a_key_is_idempotent(redis) -> None:
@@ -32,7 +32,7 @@ async def test_submission_with_a_key_is_idempotent(redis) -> None:
     other, _ = await submit_tool_spec(redis, spec)
     assert created and not created_again and first.id == second.id != other.id
     assert await redis.zcard(QUEUE_TOOL_FORGE) == 2
-    info = await Job(arq_job_id(first.id), redis, _queue_name=QUEUE_TOOL_FORGE,
+    info = await Job(forge_queue_job_id(first.id), redis, _queue_name=QUEUE_TOOL_FORGE,
                      _deserializer=json_deserializer).info()
     assert info is not None and info.kwargs == {"job_id": first.id}
     assert info.args == [{"description": "count words", "name": "word_count"}]

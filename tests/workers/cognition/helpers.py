@@ -10,7 +10,7 @@ from shared.queues import WakeableWorker
 from tests.support.fake_ollama import Answer
 from tests.support.workers import run_burst
 from workers.cognition.settings import CognitionSettings
-from workers.cognition.worker import worker_kwargs
+from workers.cognition.worker import WORKER
 
 Reply = Answer | Callable[[dict[str, Any]], Answer]
 AGREE = {"dissonance": 0.1, "reason": "they agree"}
@@ -50,4 +50,4 @@ def personas(brick: Reply = "BRICK: 2 + 2 = 4", robin: Reply = "ROBIN: it is 4, 
 
 async def run_cognition(settings: CognitionSettings, **ctx: Any) -> WakeableWorker:
     """Run a cognition worker until its queue is empty (burst), then close it."""
-    return await run_burst(worker_kwargs(settings, ctx))
+    return await run_burst(WORKER.worker_kwargs(settings, ctx))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from shared.keys import EventType
-from shared.stores.tasks import TaskRecord, TaskStatus, TaskStore
+from shared.stores.status import RunStatus
+from shared.stores.tasks import TaskRecord, TaskStore
 from shared.task_intake import submit_task
 from tests.support.eventually import eventually
 from tests.support.fake_ollama import Failure, FakeOllama
@@ -34,9 +35,9 @@ async def test_empty_brick_answer_fails_that_task_and_the_next_is_answered(
     await run_cognition(cognition_settings)
     store = TaskStore(redis)
     failed = await store.get(bad)
-    assert failed.status == TaskStatus.FAILED and failed.finished_at is not None
+    assert failed.status == RunStatus.FAILED and failed.finished_at is not None
     assert "BRICK (llama3.2:3b)" in failed.error and "empty answer" in failed.error
-    assert (await store.get(good)).status == TaskStatus.SUCCEEDED
+    assert (await store.get(good)).status == RunStatus.SUCCEEDED
     [event] = await journal(redis, EventType.TASK_FAILED)
     assert event.data["task_id"] == bad and "empty answer" in event.data["error"]
 
@@ -48,7 +49,7 @@ async def test_alfred_answer_that_is_not_json_degrades_to_no_dissonance(
     [task_id] = await submit(redis, "question")
     await run_cognition(cognition_settings)
     task = await TaskStore(redis).get(task_id)
-    assert task.status == TaskStatus.SUCCEEDED and task.result["response"] == "ROBIN: it is 4, warmly"
+    assert task.status == RunStatus.SUCCEEDED and task.result["response"] == "ROBIN: it is 4, warmly"
     assert task.result["dissonance"] is None
     [reason] = task.result["degraded"]
     assert reason.startswith("dissonance unavailable: ALFRED answer is not JSON")
@@ -73,7 +74,7 @@ async def test_robin_error_degrades_to_brick_answer(
     [task_id] = await submit(redis, "question")
     await run_cognition(cognition_settings)
     task = await TaskStore(redis).get(task_id)
-    assert task.status == TaskStatus.SUCCEEDED and task.result["response"] == "BRICK: 2 + 2 = 4"
+    assert task.status == RunStatus.SUCCEEDED and task.result["response"] == "BRICK: 2 + 2 = 4"
     assert "ROBIN gave no usable answer" in task.result["degraded"][0]
     assert "model runner crashed" in task.result["degraded"][0]
     assert task.result["dissonance"] is None and "ROBIN did not answer" in task.result["degraded"][1]
@@ -87,7 +88,7 @@ async def test_unreachable_ollama_retries_then_fails_each_task_with_the_reason(
     await run_cognition(nowhere)
     for task_id in ids:
         task = await TaskStore(redis).get(task_id)
-        assert task.status == TaskStatus.FAILED and task.attempts == 2  # cognition_llm_tries
+        assert task.status == RunStatus.FAILED and task.attempts == 2  # cognition_llm_tries
         assert task.error.startswith("LLM unreachable after 2 tries: Ollama at http://127.0.0.1:")
 
 
@@ -106,10 +107,10 @@ async def test_ollama_back_before_the_last_try_answers_the_task(
             task = await store.get(task_id)
             return task if (task.error or "").startswith("retrying: Ollama at") else None
 
-        assert (await eventually(retrying)).status == TaskStatus.QUEUED
+        assert (await eventually(retrying)).status == RunStatus.QUEUED
         late.start()
         await asyncio.wait_for(worker, 10)
     finally:
         late.stop()
     task = await store.get(task_id)
-    assert task.status == TaskStatus.SUCCEEDED and task.attempts == 2 and task.error is None
+    assert task.status == RunStatus.SUCCEEDED and task.attempts == 2 and task.error is None

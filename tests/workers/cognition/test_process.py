@@ -7,7 +7,8 @@ import os
 import subprocess
 import sys
 
-from shared.stores.tasks import TaskRecord, TaskStatus, TaskStore
+from shared.stores.status import RunStatus
+from shared.stores.tasks import TaskRecord, TaskStore
 from shared.task_intake import submit_task
 from tests.support.eventually import eventually
 from tests.support.fake_ollama import FakeOllama
@@ -34,12 +35,12 @@ async def test_worker_process_answers_tasks_and_keeps_running_after_a_bad_answer
 
         async def finished() -> list[TaskRecord] | None:
             tasks = [await store.get(i) for i in ids]
-            done = all(t.status in (TaskStatus.SUCCEEDED, TaskStatus.FAILED) for t in tasks)
+            done = all(t.status in (RunStatus.SUCCEEDED, RunStatus.FAILED) for t in tasks)
             return tasks if done else None
 
         poisoned, *fine = await eventually(finished)
-        assert poisoned.status == TaskStatus.FAILED and "empty answer" in poisoned.error
-        assert [t.status for t in fine] == [TaskStatus.SUCCEEDED] * 2
+        assert poisoned.status == RunStatus.FAILED and "empty answer" in poisoned.error
+        assert [t.status for t in fine] == [RunStatus.SUCCEEDED] * 2
         assert worker.alive()
         assert '"event": "task answered"' in worker.output() and '"event": "task failed"' in worker.output()
         health = await asyncio.to_thread(  # the container health check, as compose runs it
@@ -64,21 +65,21 @@ async def test_a_worker_stopped_mid_task_hands_it_back_and_the_next_one_answers_
         task, _ = await submit_task(redis, store, TaskRecord(text="a long question"))
 
         async def running() -> bool:
-            return (await store.get(task.id)).status == TaskStatus.RUNNING
+            return (await store.get(task.id)).status == RunStatus.RUNNING
 
         await eventually(running)
     finally:
         assert first.stop() == 0, first.output()[-2000:]  # SIGTERM: waits 1 s for the job, then hands it back
     assert "will be run again" in first.output()
-    assert (await store.get(task.id)).status != TaskStatus.FAILED
+    assert (await store.get(task.id)).status != RunStatus.FAILED
     fake_ollama.chat_delay_s = 0.0
     second = ServiceProcess("workers.cognition", env, name="cognition-next").start()
     try:
         async def answered() -> TaskRecord | None:
             record = await store.get(task.id)
-            return record if record.status in (TaskStatus.SUCCEEDED, TaskStatus.FAILED) else None
+            return record if record.status in (RunStatus.SUCCEEDED, RunStatus.FAILED) else None
 
         record = await eventually(answered, within_s=60)
     finally:
         second.stop()
-    assert record.status == TaskStatus.SUCCEEDED and record.attempts == 2
+    assert record.status == RunStatus.SUCCEEDED and record.attempts == 2

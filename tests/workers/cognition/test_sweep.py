@@ -5,15 +5,16 @@ from __future__ import annotations
 from arq.constants import in_progress_key_prefix, job_key_prefix
 
 from shared.events import EventBus
-from shared.keys import event_journal
-from shared.stores.tasks import TaskRecord, TaskStatus, TaskStore
-from shared.task_intake import answer_job_id, submit_task
+from shared.keys import answer_job_id, event_journal
+from shared.stores.status import RunStatus
+from shared.stores.tasks import TaskRecord, TaskStore
+from shared.task_intake import submit_task
 from workers.cognition.sweep import ABANDONED, fail_abandoned_tasks
 
 
 async def running_task(redis, store: TaskStore, text: str) -> TaskRecord:
     task, _ = await submit_task(redis, store, TaskRecord(text=text))
-    return await store.update(task.id, status=TaskStatus.RUNNING, started_at=1.0)
+    return await store.update(task.id, status=RunStatus.RUNNING, started_at=1.0)
 
 
 async def test_only_a_running_task_without_its_job_is_failed(redis) -> None:
@@ -27,9 +28,9 @@ async def test_only_a_running_task_without_its_job_is_failed(redis) -> None:
 
     assert await fail_abandoned_tasks(redis, store, bus, threshold=0.7) == 1
     failed = await store.get(abandoned.id)
-    assert failed.status == TaskStatus.FAILED and failed.error == ABANDONED and failed.finished_at
-    assert (await store.get(in_progress.id)).status == TaskStatus.RUNNING
-    assert (await store.get(retrying.id)).status == TaskStatus.RUNNING
+    assert failed.status == RunStatus.FAILED and failed.error == ABANDONED and failed.finished_at
+    assert (await store.get(in_progress.id)).status == RunStatus.RUNNING
+    assert (await store.get(retrying.id)).status == RunStatus.RUNNING
     journal = await redis.xrange(event_journal("task_failed"))
     assert len(journal) == 1 and abandoned.id.encode() in journal[0][1][b"envelope"]
     assert await fail_abandoned_tasks(redis, store, bus, threshold=0.7) == 0  # nothing left to sweep

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from shared.stores.tasks import TaskRecord, TaskStatus, TaskStore
+from shared.stores.status import RunStatus
+from shared.stores.tasks import TaskRecord, TaskStore
 from shared.task_intake import submit_task
 from shared.tools import RemoteInvoker, ToolBox, ToolRegistry, check_tool_code
 from tests.support.fake_ollama import Answer, FakeOllama
@@ -48,7 +49,7 @@ async def test_a_persona_tool_call_runs_in_the_sandbox(redis, live_redis, fake_o
                          run_forge_once_queued(redis, forge_settings, sandbox=real_sandbox()))
 
     task = await TaskStore(redis).get(record.id)
-    assert task.status is TaskStatus.SUCCEEDED, task.error
+    assert task.status is RunStatus.SUCCEEDED, task.error
     assert toolbox.calls == 1
     brick_chats = [c for c in fake_ollama.chats() if c["messages"][0]["content"].startswith("You are BRICK")]
     assert len(brick_chats) == 2

@@ -26,8 +26,9 @@ from tests.support.redis_server import RedisServer
 from tests.support.workers import run_burst
 from tests.workers.fine_tune.tiny_model import conversations
 from workers.fine_tune.settings import FineTuneSettings
-from workers.fine_tune.training import TrainConfig, train_adapter
-from workers.fine_tune.worker import worker_kwargs
+from workers.fine_tune.train_types import TrainConfig
+from workers.fine_tune.training import train_adapter
+from workers.fine_tune.worker import WORKER
 
 VERSION = "v000001"
 JUDGE = "judge:1b"
@@ -121,7 +122,7 @@ def judge_prefers(winner: str, *, flip_with_order: bool = False) -> Callable[[di
 
 async def run_worker_burst(settings: FineTuneSettings) -> WakeableWorker:
     """Run a fine-tune worker until its queue is empty, then close it."""
-    return await run_burst(worker_kwargs(settings))
+    return await run_burst(WORKER.worker_kwargs(settings))
 
 
 async def journal(redis: Any, event_type: str) -> list[Envelope]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import redis as sync_redis
 
-from shared.datasets import load_fine_tune_job
+from shared.datasets import load_training_set
 from shared.keys import JOB_FINE_TUNE, QUEUE_FINE_TUNE, EventType, persona_key
 from shared.personas import PersonaRegistry
 from shared.queues import enqueue
@@ -52,14 +52,14 @@ async def test_training_that_raises_fails_the_job_and_leaves_the_dataset_rerunna
     broken = tmp_path / "not-a-model"
     broken.mkdir()
     settings = settings_from_env(ft_env, brick_hf_base=str(broken))
-    before = load_fine_tune_job(settings.data_dir, VERSION)
+    before = load_training_set(settings.data_dir, VERSION)
 
     record = await run_one(redis, settings)  # a real train_cli child that cannot load its base
 
     await assert_failed_cleanly(redis, settings, record, "training: TrainingFailed: BaseModelError: cannot load")
     assert [r for r in fake_ollama.requests if r["path"] in ("/api/blobs", "/api/create")] == []
     assert not (Path(settings.fine_tune_output_dir) / "BRICK" / FT_ID).exists()
-    assert load_fine_tune_job(settings.data_dir, VERSION) == before  # same files, same hashes
+    assert load_training_set(settings.data_dir, VERSION) == before  # same files, same hashes
 
 
 async def test_a_failed_create_fails_the_job(

@@ -8,9 +8,8 @@ from pathlib import Path
 
 from arq.constants import in_progress_key_prefix
 
-from shared.datasets import fine_tune_idempotency_key
 from shared.errors import NotFound
-from shared.keys import JOB_FINE_TUNE, QUEUE_FINE_TUNE, EventType
+from shared.keys import JOB_FINE_TUNE, QUEUE_FINE_TUNE, EventType, fine_tune_queue_job_id
 from shared.personas import PersonaRegistry
 from shared.queues import enqueue
 from shared.stores.fine_tunes import FineTuneRecord, FineTuneStore
@@ -114,7 +113,7 @@ async def _enqueue_and_start_endless_training(
 ) -> tuple[FineTuneStore, str, ServiceProcess]:
     """The fine-tune job enqueued, and a worker started on it whose training never ends by itself."""
     fake_ollama.on_chat(judge_prefers("NEW"))
-    job_id = fine_tune_idempotency_key(VERSION)
+    job_id = fine_tune_queue_job_id(VERSION)
     await enqueue(redis, QUEUE_FINE_TUNE, JOB_FINE_TUNE, "BRICK", VERSION, idempotency_key=job_id)
     worker = ServiceProcess("workers.fine_tune", {**env, "BATOS_TRAIN_MAX_STEPS": "100000"}, name=name).start()
     return FineTuneStore(redis), job_id, worker

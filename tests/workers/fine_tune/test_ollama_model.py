@@ -10,22 +10,24 @@ from pathlib import Path
 
 import pytest
 
+from shared.errors import ModelCreationError, UnsupportedArchitecture
 from shared.llm import LLMClient
-from tests.support.fake_ollama import Failure, FakeOllama
+from tests.support.fake_ollama import Failure, FakeOllama, ModelEntry
+from tests.support.redis_server import free_port
 from tests.workers.fine_tune.fixtures import BASE
 from workers.fine_tune.ollama_model import (
     GgufRoute,
-    ModelCreationError,
-    UnsupportedArchitecture,
     create_tuned_model,
+    delete_model,
     model_tag,
+    ollama_family,
 )
 
 
 @pytest.fixture
 async def client(fake_ollama: FakeOllama):
     llm = LLMClient(fake_ollama.host, timeout_s=10)
-    yield llm.raw
+    yield llm
     await llm.aclose()
 
 
@@ -101,3 +103,21 @@ async def test_a_failed_create_is_an_error_never_a_model(
     with pytest.raises(ModelCreationError, match="refused to create batos-brick:f-v1: HTTP 500 no space left"):
         await create_tuned_model(client, "batos-brick:f-v1", BASE, trained_adapter, str(tiny_model))
     assert "batos-brick:f-v1" not in fake_ollama.models
+
+
+async def test_the_base_family_comes_from_ollama_when_the_adapter_does_not_say(client, fake_ollama: FakeOllama) -> None:
+    fake_ollama.models["qwen-base:1"] = ModelEntry("qwen-base:1", family="qwen2")
+    try:
+        assert await ollama_family(client, "qwen-base:1") == "qwen2"
+        with pytest.raises(ModelCreationError, match="Ollama refused to show no-such:base: HTTP 404"):
+            await ollama_family(client, "no-such:base")
+    finally:
+        fake_ollama.models.pop("qwen-base:1", None)
+
+
+async def test_deleting_an_unused_tag_is_best_effort(client, fake_ollama: FakeOllama) -> None:
+    fake_ollama.models["batos-brick:d-v1"] = ModelEntry("batos-brick:d-v1", BASE)
+    assert await delete_model(client, "batos-brick:d-v1") is True
+    assert "batos-brick:d-v1" not in fake_ollama.models
+    assert await delete_model(client, "batos-brick:d-v1") is False  # gone already: not an error
+    assert await delete_model(LLMClient(f"http://127.0.0.1:{free_port()}"), "batos-brick:d-v1") is False

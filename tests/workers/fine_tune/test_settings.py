@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from workers.fine_tune.settings import SEED_TARGET_MODULES, FineTuneSettings
-from workers.fine_tune.training import TrainConfig
+from workers.fine_tune.train_types import TrainConfig
 
 
 def test_defaults_are_the_seeds_hyper_parameters() -> None:

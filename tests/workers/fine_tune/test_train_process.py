@@ -8,11 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from shared.errors import BackendUnavailableError
 from tests.workers.fine_tune.conftest import REPO_ROOT
 from tests.workers.fine_tune.fixtures import place_adapter, settings_from_env
 from workers.fine_tune.train_process import REPO_ROOT as TRAIN_ROOT
 from workers.fine_tune.train_process import finished_result, train_in_child, trainer_python
-from workers.fine_tune.training import TrainConfig, TrainProgress
+from workers.fine_tune.train_types import TrainConfig, TrainProgress, cuda_available
 
 
 def test_unsloth_trains_in_its_own_venv_and_hf_in_this_interpreter(tmp_path: Path) -> None:
@@ -76,3 +79,13 @@ def test_the_worker_modules_import_without_torch() -> None:
         "import workers.fine_tune.worker, services.api.routes.fine_tunes\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, timeout=30)
+
+
+def test_an_interpreter_without_torch_cannot_choose_a_backend(tmp_path: Path) -> None:
+    python = tmp_path / "python"
+    python.write_text("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'torch'\" >&2\nexit 1\n")
+    python.chmod(0o755)
+    with pytest.raises(BackendUnavailableError, match=r"torch under .*python: ModuleNotFoundError: No module named"):
+        cuda_available(str(python))
+    with pytest.raises(BackendUnavailableError, match="cannot ask"):
+        cuda_available(str(tmp_path / "missing"))

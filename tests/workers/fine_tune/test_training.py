@@ -12,19 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from shared.errors import BackendUnavailableError, BaseModelError, DatasetError, OutputExistsError
 from tests.workers.fine_tune.conftest import REPO_ROOT
 from tests.workers.fine_tune.helpers import logits_change
-from workers.fine_tune.training import (
-    ADAPTER_FILES,
-    BackendUnavailableError,
-    BaseModelError,
-    DatasetError,
-    OutputExistsError,
-    TrainConfig,
-    TrainProgress,
-    resolve_backend,
-    train_adapter,
-)
+from workers.fine_tune.train_types import ADAPTER_FILES, TrainConfig, TrainProgress, resolve_backend
+from workers.fine_tune.training import train_adapter
 
 pytestmark = pytest.mark.training
 
@@ -82,13 +74,23 @@ def test_a_failing_progress_callback_does_not_stop_training(
     assert result.steps == 2
 
 
-def test_auto_picks_unsloth_only_with_cuda() -> None:
+def test_auto_picks_unsloth_only_with_cuda_and_the_choice_imports_no_torch() -> None:
     import torch
 
-    assert resolve_backend("auto") == ("unsloth" if torch.cuda.is_available() else "hf")
+    expected = "unsloth" if torch.cuda.is_available() else "hf"
+    assert resolve_backend("auto", has_cuda=lambda: True) == "unsloth"
+    assert resolve_backend("auto", has_cuda=lambda: False) == "hf"
     if not torch.cuda.is_available():  # this machine and CI
-        assert resolve_backend("auto") == "hf"
+        assert expected == "hf"
     assert resolve_backend("unsloth") == "unsloth" and resolve_backend("hf") == "hf"
+    code = (  # the worker's way: a child looks for CUDA, torch is never imported here
+        "import sys; sys.modules.update(torch=None)\n"
+        "from workers.fine_tune.train_types import resolve_backend\n"
+        "print(resolve_backend('auto'))\n"
+    )
+    chosen = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, timeout=300,
+                            capture_output=True, text=True).stdout.split()
+    assert chosen == [expected]
 
 
 def test_missing_dataset_fails_clearly_and_leaves_nothing(tiny_model: Path, tmp_path: Path) -> None:

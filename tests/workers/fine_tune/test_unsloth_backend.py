@@ -14,7 +14,7 @@ import pytest
 from tests.workers.fine_tune.conftest import REPO_ROOT
 from tests.workers.fine_tune.helpers import logits_change, run_cli
 from workers.fine_tune.settings import FineTuneSettings
-from workers.fine_tune.training import ADAPTER_FILES
+from workers.fine_tune.train_types import ADAPTER_FILES
 
 pytestmark = pytest.mark.training
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import httpx
 
-from shared.datasets import fine_tune_idempotency_key, load_fine_tune_job
+from shared.datasets import load_training_set
 from shared.events import Envelope, EventBus
-from shared.keys import JOB_FINE_TUNE, QUEUE_FINE_TUNE, EventType
+from shared.keys import JOB_FINE_TUNE, QUEUE_FINE_TUNE, EventType, fine_tune_queue_job_id
 from shared.personas import PersonaRegistry
 from shared.queues import enqueue
 from shared.stores.fine_tunes import FineTuneStore
@@ -33,7 +33,7 @@ FT_ID = "ft-" + VERSION  # the record id of the curator's job
 
 async def enqueue_like_the_curator(redis) -> None:
     await enqueue(redis, QUEUE_FINE_TUNE, JOB_FINE_TUNE, "BRICK", VERSION,
-                  idempotency_key=fine_tune_idempotency_key(VERSION))
+                  idempotency_key=fine_tune_queue_job_id(VERSION))
 
 
 async def test_a_better_model_is_trained_swapped_in_and_used_from_the_next_call(
@@ -71,7 +71,7 @@ async def test_a_better_model_is_trained_swapped_in_and_used_from_the_next_call(
     [tuned] = await journal(redis, EventType.MODEL_TUNED)
     assert tuned.data == {"persona": "BRICK", "new_model_tag": tag, "previous_model_tag": BASE,
                           "fine_tune_id": FT_ID, "dataset_version": VERSION}
-    assert load_fine_tune_job(ft_settings.data_dir, VERSION).sha256  # the dataset is intact
+    assert load_training_set(ft_settings.data_dir, VERSION).sha256  # the dataset is intact
 
     # The cognition worker's next call speaks through the new tag, with no restart of anything.
     fake_ollama.reset()

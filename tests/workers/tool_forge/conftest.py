@@ -15,7 +15,7 @@ from tests.support.redis_server import RedisServer
 from tests.support.sandbox import real_sandbox
 from tests.support.workers import run_burst
 from workers.tool_forge.settings import ToolForgeSettings
-from workers.tool_forge.worker import worker_kwargs
+from workers.tool_forge.worker import WORKER
 
 BRICK_MODEL = "llama3.2:3b"
 
@@ -39,4 +39,4 @@ async def run_forge_once_queued(redis: Any, settings: ToolForgeSettings, **ctx: 
 
 async def run_forge(settings: ToolForgeSettings, **ctx: Any) -> WakeableWorker:
     """Run a tool-forge worker until its queue is empty (burst), then close it."""
-    return await run_burst(worker_kwargs(settings, ctx))
+    return await run_burst(WORKER.worker_kwargs(settings, ctx))

@@ -8,7 +8,8 @@ refusal reasons asserted here.
 from __future__ import annotations
 
 from shared.keys import EventType
-from shared.tools import ForgeJobStore, ForgeStatus, ToolRegistry, ToolSpec, submit_tool_spec
+from shared.stores.status import RunStatus
+from shared.tools import ForgeJobStore, ToolRegistry, ToolSpec, submit_tool_spec
 from tests.services.motivator.conftest import journal
 from tests.support.fake_ollama import Failure, FakeOllama
 from tests.support.redis_server import free_port
@@ -45,7 +46,7 @@ async def test_refusals_are_fed_back_and_exhausted_attempts_fail_the_job(redis, 
 
     jobs = ForgeJobStore(redis)
     one, two = await jobs.get(first.id), await jobs.get(second.id)
-    assert one.status is ForgeStatus.FAILED and two.status is ForgeStatus.FAILED
+    assert one.status is RunStatus.FAILED and two.status is RunStatus.FAILED
     assert [(a.outcome, a.reason.split(":")[0]) for a in one.attempts] == [
         ("refused", "refused before running"), ("refused", "refused before running"),
         ("refused", "refused before running")]
@@ -71,7 +72,7 @@ async def test_an_unreachable_sandbox_is_retried_then_fails_without_using_attemp
     worker = await run_forge(settings, sandbox=unreachable_sandbox())
     assert worker.jobs_retried == 1 and worker.jobs_complete == 1
     record = await ForgeJobStore(redis).get(job.id)
-    assert record.status is ForgeStatus.FAILED and record.attempts == []
+    assert record.status is RunStatus.FAILED and record.attempts == []
     assert record.error is not None and record.error.startswith("SandboxUnavailable after 2 tries")
 
 
@@ -81,14 +82,14 @@ async def test_an_unreachable_ollama_is_retried_then_fails(redis, forge_settings
     job, _ = await submit_tool_spec(redis, SPEC)
     await run_forge(settings, sandbox=unreachable_sandbox())
     record = await ForgeJobStore(redis).get(job.id)
-    assert record.status is ForgeStatus.FAILED and "LLMUnreachable after 2 tries" in (record.error or "")
+    assert record.status is RunStatus.FAILED and "LLMUnreachable after 2 tries" in (record.error or "")
     assert [e.data["job_id"] for e in await journal(redis, EventType.TOOL_FORGE_FAILED)] == [job.id]
 
 
 async def test_a_finished_job_run_again_only_re_announces(redis, forge_settings, fake_ollama: FakeOllama) -> None:
     jobs = ForgeJobStore(redis)
     job, _ = await submit_tool_spec(redis, SPEC)
-    await jobs.update(job.id, status=ForgeStatus.SUCCEEDED, tool_name="word_count", version=3)
+    await jobs.update(job.id, status=RunStatus.SUCCEEDED, tool_name="word_count", version=3)
     await run_forge(forge_settings, sandbox=unreachable_sandbox())
     assert not fake_ollama.chats()
     [event] = await journal(redis, EventType.TOOL_CREATED)

@@ -8,7 +8,8 @@ from services.motivator.service import Motivator
 from services.motivator.settings import MotivatorSettings
 from shared.events import EventBus
 from shared.keys import EventType
-from shared.tools import ForgeJobStore, ForgeStatus, ToolRegistry, ToolSpec, submit_tool_spec
+from shared.stores.status import RunStatus
+from shared.tools import ForgeJobStore, ToolRegistry, ToolSpec, submit_tool_spec
 from tests.services.motivator.conftest import group_ready, journal, motivator_tasks
 from tests.support.eventually import eventually
 from tests.support.fake_ollama import FakeOllama
@@ -43,7 +44,7 @@ async def test_failed_tests_are_fed_back_and_the_fixed_tool_is_registered(
                                                  "content": f"```python\n{WORD_COUNT_BUGGY.strip()}\n```"}
 
         record = await ForgeJobStore(redis).get(job.id)
-        assert (record.status, record.tool_name, record.version) == (ForgeStatus.SUCCEEDED, "word_count", 1)
+        assert (record.status, record.tool_name, record.version) == (RunStatus.SUCCEEDED, "word_count", 1)
         assert [a.outcome for a in record.attempts] == ["tests_failed", "passed"]
         assert "AssertionError" in record.attempts[0].reason and record.attempts[1].reason == ""
 

@@ -1,0 +1,12 @@
+"""Where a unit of queued work stands: a task, a forge job (fine-tunes have their own stages)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
