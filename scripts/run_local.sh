@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the whole system on this machine, without compose: a Redis (started if none answers),
+# Run the whole system on this machine, without compose: a Redis (run by supervisord, and stopped
+# with the rest, when none answers),
 # the API, and every service and worker, each its own process, under supervisord
 # (deploy/supervisord.conf) in the foreground. A process that dies is started again;
 # Ctrl-C stops them all (SIGTERM, up to 35 s each to hand back its running job, then SIGKILL).
@@ -21,7 +22,9 @@ mkdir -p "${VAR}/log" "${VAR}/data"
 export BATOS_REDIS_URL="${BATOS_REDIS_URL:-redis://127.0.0.1:6379/0}"
 export BATOS_DATA_DIR="${BATOS_DATA_DIR:-${VAR}/data}"
 export BATOS_API_HOST="${BATOS_API_HOST:-127.0.0.1}" BATOS_API_PORT="${BATOS_API_PORT:-8080}"
-bash scripts/ensure_redis.sh
+export BATOS_REDIS_AUTOSTART=false BATOS_REDIS_PORT=6379
+while IFS='=' read -r key value; do export "${key}=${value}"; done < <(bash scripts/ensure_redis.sh)
+mkdir -p "${VAR}/redis"
 
 if [[ -z "${BATOS_API_TOKEN:-}" ]]; then
     [[ -s "${VAR}/api_token" ]] || "${PY}" -c "import secrets; print(secrets.token_urlsafe(24))" >"${VAR}/api_token"
@@ -50,6 +53,7 @@ if [[ -S "${VAR}/supervisor.sock" ]] \
 fi
 
 echo "starting BAT OS (Redis ${BATOS_REDIS_URL}, LLM ${BATOS_OLLAMA_HOST}) under supervisord:"
+[[ "${BATOS_REDIS_AUTOSTART}" == "true" ]] && echo "  redis: none answered, so make run starts (and on Ctrl-C stops) redis-server on port ${BATOS_REDIS_PORT}, data in ${VAR}/redis"
 names=(api cognition motivator curator tool-forge fine-tune)
 [[ "${LOCAL_LLM}" == "1" ]] && names=(llm-server "${names[@]}")
 for name in "${names[@]}"; do

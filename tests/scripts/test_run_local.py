@@ -119,7 +119,7 @@ class Run:
         states: dict[str, tuple[str, int | None]] = {}
         for line in result.stdout.splitlines():
             parts = line.split()
-            if len(parts) >= 2 and ":" in parts[0]:
+            if len(parts) >= 2 and ":" in parts[0]:  # group:program
                 pid = int(parts[3].rstrip(",")) if parts[1] == "RUNNING" and parts[2] == "pid" else None
                 states[parts[0].split(":", 1)[1]] = (parts[1], pid)
         return states
@@ -221,6 +221,45 @@ def test_make_run_restarts_and_stops(tmp_path: Path, redis_url: str, fake: FakeO
         left = {pid: cmdline(pid) for pid in sorted(started) if alive(pid)}
         assert not left, f"left running after Ctrl-C: {left}\n{run.output()}"
         assert not run.socket.exists() or not run.running()
+    finally:
+        if run.process.poll() is None:
+            os.killpg(supervisord, signal.SIGKILL)
+            run.process.wait(10)
+        for pid in started | descendants(supervisord):
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        run.http.close()
+
+
+def test_make_run_starts_the_redis_it_needs_and_stops_it_on_ctrl_c(tmp_path: Path, fake: FakeOllama) -> None:
+    """No Redis answers at a local URL: supervisord runs redis-server (first), and Ctrl-C stops it
+    with the rest (last), its data kept in the var folder; the port is free afterwards."""
+    port = free_port()
+    run = Run(tmp_path, f"redis://127.0.0.1:{port}/0", fake.host)
+    run.start()
+    assert run.process is not None
+    supervisord = run.process.pid
+    started: set[int] = set()
+    try:
+        wait_for(run.healthy, 180, f"the API answering /healthz\n{run.output()}")
+        wait_for(lambda: run.status().get("redis", ("", None))[0] == "RUNNING", 60, f"redis RUNNING\n{run.output()}")
+        redis_pid = run.status()["redis"][1]
+        assert redis_pid is not None and "redis-server" in cmdline(redis_pid), cmdline(redis_pid or 0)
+        assert "make run starts (and on Ctrl-C stops) redis-server" in run.output()
+        ping = subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True, timeout=10)
+        assert ping.stdout.strip() == "PONG"
+        started |= descendants(supervisord)
+
+        os.killpg(supervisord, signal.SIGINT)
+        try:
+            run.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"supervisord still running 60 s after SIGINT\n{run.output()}")
+        left = {pid: cmdline(pid) for pid in sorted(started) if alive(pid)}
+        assert not left, f"left running after Ctrl-C: {left}\n{run.output()}"
+        ping = subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True, timeout=10)
+        assert ping.stdout.strip() != "PONG", "the Redis make run started is still answering"
+        assert (run.var / "redis" / "appendonlydir").is_dir()  # its data stays for the next run
     finally:
         if run.process.poll() is None:
             os.killpg(supervisord, signal.SIGKILL)
