@@ -22,8 +22,8 @@ test:  ## set up everything the tests need (Docker+gVisor, unsloth venv), then r
 	@bash scripts/setup.sh --test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-fast: setup  ## the tests that need neither Docker nor training
-	$(PY) -m pytest -m "not docker and not training and not loop" $(PYTEST_ARGS)
+test-fast: setup  ## the tests that need neither Docker, training nor a browser
+	$(PY) -m pytest -m "not docker and not training and not loop and not browser" $(PYTEST_ARGS)
 
 lint: setup  ## ruff, the import rules (pyproject's importlinter contracts), mypy (strict on shared/)
 	$(PY) -m ruff check .

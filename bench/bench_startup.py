@@ -9,7 +9,6 @@ wrote its heartbeat. Target (TARGETS.md): < 1 s and < 120 MB RSS. Median of 3 st
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import httpx
 import redis
 
 from bench.common import private_redis, table
-from shared.keys import QUEUE_COGNITION, QUEUE_TOOL_FORGE, heartbeat_key
+from shared.keys import QUEUE_COGNITION, QUEUE_TOOL_FORGE, heartbeats_index
 from tests.support.redis_server import free_port
 
 
@@ -54,7 +53,6 @@ def main() -> None:
         port = free_port()
         env = {"BATOS_REDIS_URL": server.url, "BATOS_API_TOKEN": "bench-token", "BATOS_API_PORT": str(port),
                "BATOS_LOG_LEVEL": "WARNING", "BATOS_DATA_DIR": "/tmp/batos-bench-startup"}
-        host = socket.gethostname()
 
         def api_ready() -> bool:
             try:
@@ -66,8 +64,8 @@ def main() -> None:
             ("api", "services.api", api_ready),
             ("cognition worker", "workers.cognition", lambda: client.exists(QUEUE_COGNITION + ":health-check")),
             ("tool-forge worker", "workers.tool_forge", lambda: client.exists(QUEUE_TOOL_FORGE + ":health-check")),
-            ("motivator", "services.motivator", lambda: client.exists(heartbeat_key("motivator", host))),
-            ("curator", "services.curator", lambda: client.exists(heartbeat_key("curator", host))),
+            ("motivator", "services.motivator", lambda: client.zcard(heartbeats_index("motivator"))),
+            ("curator", "services.curator", lambda: client.zcard(heartbeats_index("curator"))),
         ]
         rows = []
         for label, module, ready in cases:

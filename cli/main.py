@@ -15,11 +15,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
-from rich.table import Table
 from typer.core import TyperGroup
 
 from cli import render
-from cli.client import EXIT_API_ERROR, Client, CliError, resolve
+from cli.client import EXIT_API_ERROR, Client, CliError, error_message, resolve
 from cli.events import Event, EventStream, eta, line
 
 POLL_S = 2.0  # how often a wait re-reads the record besides listening to events
@@ -384,7 +383,8 @@ def follow_fine_tune(api: Client, stream: EventStream, record: dict[str, Any], t
     deadline = time.monotonic() + timeout_s
     next_poll = time.monotonic() + POLL_S
     with progress:
-        bar = progress.add_task(f"{record['persona']} {fine_tune_id} [{state}]", total=p.get("max_steps") or None,
+        shown = render.fine_tune_state(record)  # the state, and while training its phase (loading_base first)
+        bar = progress.add_task(f"{record['persona']} {fine_tune_id} [{shown}]", total=p.get("max_steps") or None,
                                 completed=p.get("step", 0), loss=render.num(p.get("loss"), 4), eta=eta(p.get("eta_s")))
         while state not in FINE_TUNE_TERMINAL:
             now = time.monotonic()
@@ -395,9 +395,10 @@ def follow_fine_tune(api: Client, stream: EventStream, record: dict[str, Any], t
                 return
             if time.monotonic() >= next_poll:
                 record = api.get(f"/v1/fine-tunes/{fine_tune_id}")
-                if record["state"] != state:
-                    state = record["state"]
-                    progress.update(bar, description=f"{record['persona']} {fine_tune_id} [{state}]")
+                state = record["state"]
+                if render.fine_tune_state(record) != shown:
+                    shown = render.fine_tune_state(record)
+                    progress.update(bar, description=f"{record['persona']} {fine_tune_id} [{shown}]")
                 next_poll = time.monotonic() + POLL_S
         # ended as the record says: show what the stream still holds (it may trail the record a little)
         drain_until = time.monotonic() + 5 * DRAIN_S
@@ -502,35 +503,25 @@ def reject(ctx: typer.Context, proposal_id: str,
 
 
 # --- status --------------------------------------------------------------------------------------------------
-MISSING_FOR_STATUS = (
-    "queue depth and age per worker queue (cognition, tool_forge, fine_tune): no API endpoint",
-    "workers alive per kind (their heartbeats): no API endpoint",
-    "sandbox reachable: no API endpoint (/healthz checks Redis and the LLM only)",
-)
-
-
 @app.command()
 def status(ctx: typer.Context) -> None:
-    """Health (Redis, LLM), tasks by status, each persona's model; and what the API cannot tell yet."""
+    """The system at a glance (GET /v1/status): ok, degraded or down and why; Redis, the LLM server and
+    the sandbox; each queue's depth, running jobs, oldest waiting job and workers alive; the services
+    alive; tasks by status; each persona's model. Exit 1 when the system is down (Redis away)."""
     with client(ctx, timeout_s=15.0) as api:
-        health = api.request("GET", "/healthz", ok_statuses=(503,)).json()
-        table = Table(title=f"BAT OS at {api.target.url}", title_justify="left", show_header=False)
-        table.add_column(style="bold")
-        table.add_column()
-        table.add_row("api", health.get("status", "?"))
-        table.add_row("redis", str(health.get("redis", "?")))
-        table.add_row("llm", str(health.get("llm") or "not checked (Redis is away)"))
-        if health.get("status") == "unavailable":
-            console.print(table)
-            raise CliError(f"the API is up but unavailable: redis {health.get('redis')}")
+        response = api.request("GET", "/v1/status", ok_statuses=(503,))
+        try:
+            report = response.json()
+        except ValueError:  # uvicorn's own 503 (too many connections) is text
+            raise CliError(error_message(response)) from None
+        if report.get("status") == "down":
+            console.print(render.status_summary(report, api.target.url))
+            raise CliError(f"the system is down: redis {report.get('redis')}")
         counts = {s: api.get("/v1/tasks", params={"status": s, "limit": 1})["total"] for s in TASK_STATUSES}
-        table.add_row("tasks", ", ".join(f"{counts[s]} {s}" for s in TASK_STATUSES))
+        oldest = None
         if counts["queued"]:
-            oldest = api.get("/v1/tasks", params={"status": "queued", "limit": 1, "offset": counts["queued"] - 1})
-            if oldest["items"]:
-                table.add_row("oldest queued task", render.ago(oldest["items"][0].get("created_at")))
-        console.print(table)
-        console.print(render.personas_table(api.get("/v1/personas")))
-        console.print("[bold]not available from the API yet:[/bold]")
-        for item in MISSING_FOR_STATUS:
-            console.print(f"  - {item}", soft_wrap=True)
+            page = api.get("/v1/tasks", params={"status": "queued", "limit": 1, "offset": counts["queued"] - 1})
+            oldest = page["items"][0].get("created_at") if page["items"] else None
+        console.print(render.status_summary(report, api.target.url, counts, oldest))
+        console.print(render.queues_table(report.get("queues") or []))
+        console.print(render.personas_table(report.get("personas") or []))

@@ -132,13 +132,19 @@ def dataset_detail(body: dict[str, Any]) -> RenderableType:
     return Group(head, *rows)
 
 
+def fine_tune_state(f: dict[str, Any]) -> str:
+    """``training (loading_base)`` while the base model loads: the steps alone would say 0 of N."""
+    phase = f.get("phase")
+    return f"{f['state']} ({phase})" if phase and f.get("state") == "training" else str(f["state"])
+
+
 def fine_tunes_table(items: list[dict[str, Any]]) -> Table:
     table = Table(title=f"fine-tunes ({len(items)})", title_justify="left")
     for column in ("id", "persona", "dataset", "state", "step", "loss", "model", "created", "reason"):
         table.add_column(column, no_wrap=column != "reason")
     for f in items:
         p = f.get("progress") or {}
-        table.add_row(f["id"], f["persona"], f["dataset_version"], f["state"],
+        table.add_row(f["id"], f["persona"], f["dataset_version"], fine_tune_state(f),
                       f"{p.get('step', 0)}/{p.get('max_steps', 0)}", num(p.get("loss"), 4), f.get("model_tag") or "-",
                       ago(f.get("created_at")), short(f.get("reason"), 50))
     return table
@@ -149,7 +155,8 @@ def fine_tune_detail(f: dict[str, Any]) -> RenderableType:
     grid.add_column(style="bold")
     grid.add_column()
     p = f.get("progress") or {}
-    rows = [("id", f["id"]), ("persona", f["persona"]), ("dataset", f["dataset_version"]), ("state", f["state"]),
+    rows = [("id", f["id"]), ("persona", f["persona"]), ("dataset", f["dataset_version"]),
+            ("state", fine_tune_state(f)),
             ("progress", f"step {p.get('step', 0)}/{p.get('max_steps', 0)}, loss {num(p.get('loss'), 4)}"),
             ("model", f.get("model_tag") or "-"), ("evaluated against", f.get("previous_model") or "-"),
             ("created", when(f.get("created_at"))), ("finished", when(f.get("finished_at")))]
@@ -191,3 +198,67 @@ def proposal_detail(p: dict[str, Any]) -> RenderableType:
     if p.get("applied_version"):
         lines.append(f"applied as codex v{p['applied_version']}")
     return Text("\n".join(lines))
+
+
+# --- status ---------------------------------------------------------------------------------------------------
+STATUS_STYLE = {"ok": "green", "degraded": "yellow", "down": "bold red"}
+
+
+def seconds(value: Any) -> str:
+    """A duration in a few characters: ``4.2s``, ``3m05s``, ``2h10m``; ``-`` when there is none."""
+    if not isinstance(value, int | float):
+        return "-"
+    if value < 60:
+        return f"{value:.1f}s"
+    whole = int(value)
+    if whole < 3_600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3_600}h{whole % 3_600 // 60:02d}m"
+
+
+def reachable(part: dict[str, Any]) -> Text:
+    """``reachable``, ``unreachable: <why>`` or ``unknown: <why>`` (the sandbox when no forge worker probed)."""
+    if part.get("reachable") is True:
+        return Text("reachable", style="green")
+    if part.get("reachable") is False:
+        return Text(f"unreachable: {part.get('error') or 'no reason given'}", style="red")
+    return Text(str(part.get("error") or "unknown"), style="yellow")
+
+
+def status_summary(report: dict[str, Any], url: str, task_counts: dict[str, int] | None = None,
+                   oldest_queued: float | None = None) -> Table:
+    """The verdict and its reasons, Redis, the LLM server, the sandbox, the services and the tasks."""
+    table = Table(title=f"BAT OS at {url}", title_justify="left", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    verdict = str(report.get("status", "?"))
+    table.add_row("system", Text(verdict, style=STATUS_STYLE.get(verdict, "")))
+    for reason in report.get("reasons") or []:
+        table.add_row("", Text(f"- {reason}"))
+    table.add_row("redis", str(report.get("redis", "?")))
+    table.add_row("llm", reachable(report.get("llm") or {}))
+    sandbox = report.get("sandbox") or {}
+    line = reachable(sandbox)
+    if sandbox.get("checked_at"):
+        line.append(f" (probed {ago(sandbox['checked_at'])})", style="dim")
+    table.add_row("sandbox", line)
+    services = report.get("services") or []
+    if services:
+        table.add_row("services", ", ".join(f"{s['name']} {s['alive']} alive" for s in services))
+    if task_counts is not None:
+        table.add_row("tasks", ", ".join(f"{n} {s}" for s, n in task_counts.items()))
+    if oldest_queued:
+        table.add_row("oldest queued task", ago(oldest_queued))
+    return table
+
+
+def queues_table(queues: list[dict[str, Any]]) -> Table:
+    """Each worker queue: depth, running jobs, how long the oldest waiting job waits, workers alive."""
+    table = Table(title="queues", title_justify="left")
+    for column in ("kind", "queue", "depth", "running", "oldest waiting", "workers alive"):
+        table.add_column(column, no_wrap=True, justify="right" if column in ("depth", "running") else "left")
+    for q in queues:
+        alive = int(q.get("workers_alive") or 0)
+        table.add_row(q["kind"], q["queue"], str(q.get("depth", 0)), str(q.get("running", 0)),
+                      seconds(q.get("oldest_age_s")), Text(str(alive), style="" if alive else "bold red"))
+    return table

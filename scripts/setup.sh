@@ -2,7 +2,8 @@
 # Set up this checkout on a fresh machine of this kind: the Redis binary, the virtual
 # environment with every extra, and (with --test) what the tests need beyond that: the Docker
 # engine with gVisor and the sandbox image (scripts/docker_up.sh: CI machines only), the Docker
-# Compose v2 plugin (tests/deploy/test_compose.py), and the separate unsloth venv.
+# Compose v2 plugin (tests/deploy/test_compose.py), the separate unsloth venv, and chromium
+# (the dashboard's browser test).
 # Idempotent and quick when nothing changed (a stamp keyed on pyproject.toml).
 # Usage: scripts/setup.sh [--test]
 set -euo pipefail
@@ -58,5 +59,7 @@ if [[ "${1:-}" == "--test" ]]; then
     install_compose_plugin
     bash scripts/unsloth_venv.sh
     command -v wrk >/dev/null || apt_install wrk || echo "setup: wrk unavailable (only make bench needs it)"
+    # the dashboard's browser test (pytest -m browser): Playwright drives Debian's chromium
+    command -v chromium >/dev/null || { echo "setup: installing chromium"; apt_install chromium; }
 fi
 echo "setup: ready"

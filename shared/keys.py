@@ -132,8 +132,17 @@ def consumer_presence_key(stream: str, group: str, consumer: str) -> str:
 
 
 def heartbeat_key(service: str, instance: str) -> str:
-    """Set with a TTL by a running service process (``shared.heartbeat``); its health check reads it."""
+    """Set with a TTL by a running process (``shared.heartbeat``: services and arq workers, one per
+    ``hostname:pid``); its health check reads it."""
     return f"{PREFIX}:heartbeat:{service}:{instance}"
+
+
+def heartbeats_index(service: str) -> str:
+    """Zset instance -> when its heartbeat expires (Redis time): how many processes of ``service`` are alive."""
+    return f"{PREFIX}:heartbeats:{service}"
+
+
+SANDBOX_PROBE = f"{PREFIX}:sandbox:probe"  # JSON, with a TTL: the tool forge's last sandbox probe (shared.status)
 
 # --- codex (step 2) -----------------------------------------------------------------------------
 CODEX = f"{PREFIX}:codex"  # hash: text, version, updated_at

@@ -1,8 +1,8 @@
 """Run a long-lived asyncio service until SIGTERM/SIGINT, then stop it within a bound.
 
 Services (motivator, curator) are an ``async def serve(stop: asyncio.Event)`` that returns
-once ``stop`` is set; this module owns signals, logging set-up, the heartbeat
-(``shared.heartbeat``) and the shutdown deadline.
+once ``stop`` is set; this module owns signals, logging set-up, the metrics endpoint
+(``shared.metrics``), the heartbeat (``shared.heartbeat``) and the shutdown deadline.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import structlog
 
 from shared.heartbeat import beat_forever
 from shared.logs import configure_logging
+from shared.metrics import serve_metrics
 from shared.settings import BaseServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -55,6 +56,8 @@ async def _serve_until_signalled(serve: Serve, shutdown_timeout_s: float) -> Non
 
 
 def main(settings: BaseServiceSettings, serve: Serve) -> None:
-    """Process entry point: configure logging, run ``serve`` until a signal."""
+    """Process entry point: configure logging, serve the metrics (``BATOS_METRICS_PORT``), run
+    ``serve`` until a signal."""
     configure_logging(settings.log_level, settings.log_json, settings.service_name)
+    serve_metrics(settings.metrics_port)
     asyncio.run(run_until_signalled(serve, settings.queue_job_completion_wait_s, settings))

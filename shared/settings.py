@@ -29,6 +29,9 @@ class BaseServiceSettings(BaseSettings):
     redis_url: str = "redis://localhost:6379/0"
     log_level: str = "INFO"
     log_json: bool | None = Field(default=None, description="None: JSON when stdout is not a TTY")
+    # A worker or service serves its Prometheus metrics on this port (shared.metrics); 0: not
+    # served. The API serves its own on its /metrics route and ignores this.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
 
     ollama_host: str = "http://localhost:11434"
     llm_timeout_s: float = Field(default=120.0, gt=0)

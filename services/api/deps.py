@@ -26,7 +26,7 @@ class AppState:
     bus: EventBus
     tasks: TaskStore
     personas: PersonaRegistry
-    llm: LLMClient  # only to tell /healthz whether the LLM server answers
+    llm: LLMClient  # only to tell /healthz and /v1/status whether the LLM server answers
 
 
 async def get_state(request: Request) -> AppState:  # async: FastAPI runs sync dependencies in threads

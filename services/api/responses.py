@@ -43,10 +43,25 @@ DESCRIPTIONS = {
 }
 
 
+EXAMPLES: dict[int, Any] = {  # a body each status answers with, for the documentation
+    400: {"detail": "There was an error parsing the body"},
+    401: {"detail": "missing or wrong bearer token"},
+    404: {"detail": "task 0f3c9a1e8b7d4c2a9e6f5b4a3c2d1e0f not found"},
+    408: {"detail": "request body not received within 10 s"},
+    409: {"detail": "codex proposal cp-0f3c9a1e8b7d4c2a9e6f5b4a3c2d1e0f is already approved"},
+    413: {"detail": "request body over the limit of 1048576 bytes"},
+    422: {"detail": [{"type": "missing", "loc": ["body", "text"], "msg": "Field required"}]},
+    502: {"detail": {"tool": "add", "version": 1, "error_type": "TimeoutError", "error": "",
+                     "reason": "timeout"}},
+    503: {"detail": "state store unavailable: Error 111 connecting to 127.0.0.1:6379. Connection refused."},
+    504: {"detail": "no tool-forge worker answered within 60.0 s"},
+}
+
+
 def error(status: int, description: str | None = None) -> dict[str, Any]:
-    content: dict[str, Any] = {"application/json": {"schema": ERROR_SCHEMA}}
+    content: dict[str, Any] = {"application/json": {"schema": ERROR_SCHEMA, "example": EXAMPLES[status]}}
     if status == 503:  # uvicorn's own answer past the concurrency limit is text
-        content.update(TEXT)
+        content["text/plain"] = {**TEXT["text/plain"], "example": "Service Unavailable"}
     return {"description": description or DESCRIPTIONS[status], "content": content}
 
 

@@ -20,7 +20,8 @@ from services.curator.verdicts import Verdict, VerdictLog
 from services.curator.vote import vote
 from shared.datasets import DatasetManifest, DatasetStore, Message, Provenance, Sample, content_hash
 from shared.events.consumer_group import GroupMember
-from shared.llm.client import ChatBackend
+from shared.llm import ChatBackend, persona_context
+from shared.metrics import CURATED, CURATED_SAMPLES
 from shared.personas import SYSTEM_PROMPTS
 from shared.stores.interactions import Interaction
 
@@ -95,7 +96,8 @@ class Curation:
     async def _decide(self, interaction: Interaction, base: dict[str, Any]) -> Verdict:
         model = await self._judge_model()
         cfg = self._config
-        judged = await judge(self._llm, model, interaction, attempts=cfg.attempts, max_chars=cfg.max_chars)
+        with persona_context("ALFRED"):
+            judged = await judge(self._llm, model, interaction, attempts=cfg.attempts, max_chars=cfg.max_chars)
         common: dict[str, Any] = {"interaction_id": interaction.id, "task_id": interaction.task_id,
                                   "judge_model": model, "judged_by": base["consumer"], **base}
         if isinstance(judged, Unjudged):
@@ -103,10 +105,14 @@ class Curation:
         scored: dict[str, Any] = {"golden_score": judged.golden_score, "scores": judged.scores, **common}
         if judged.golden_score < cfg.threshold:
             return Verdict(status="rejected", reason=judged.reasons, **scored)
-        voted = await vote(self._llm, model, interaction, attempts=cfg.attempts, max_chars=cfg.max_chars)
+        with persona_context("ALFRED"):
+            voted = await vote(self._llm, model, interaction, attempts=cfg.attempts, max_chars=cfg.max_chars)
         return Verdict(status="golden", reason=judged.reasons, vote=voted.vote, vote_reason=voted.reason,
                        **scored)
 
     async def _finish(self, verdict: Verdict, entry_id: str) -> Verdict:
         await self._verdicts.finish(verdict, self._reader.stream, self._reader.group, entry_id)
+        CURATED.labels(verdict.status).inc()
+        if verdict.status == "golden":
+            CURATED_SAMPLES.labels("duplicate" if verdict.duplicate else "added").inc()
         return verdict

@@ -36,6 +36,7 @@ from shared.events.consumer_group import Entry, GroupMember
 from shared.events.live import RECONNECT_ERRORS
 from shared.keys import CURATION_RUN_CHANNEL, CURATION_RUN_REQUESTED, CURATOR_GROUP, INTERACTIONS_STREAM
 from shared.llm.client import ChatBackend
+from shared.metrics import CURATION_BACKLOG
 from shared.personas import PersonaRegistry, personas_from_settings
 
 log = structlog.get_logger(__name__)
@@ -166,6 +167,8 @@ class Curator:
                 if free > 0:
                     self._spawn(await self.member.claim_stale(free, s.curator_claim_idle_ms), claimed=True)
                 await self.trigger.fire_pending()
+                for state, count in (await self.member.backlog()).items():  # one XINFO per interval
+                    CURATION_BACKLOG.labels(state).set(count)
                 runs = int(await self.redis.get(CURATION_RUN_REQUESTED) or 0)
                 if self._runs_seen is not None and runs != self._runs_seen:
                     self._run_now.set()  # a request whose notification was missed

@@ -11,7 +11,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
 from shared.datasets.contract import (
@@ -30,18 +30,26 @@ from shared.errors import Conflict, InvalidInput, NotFound
 
 
 class VersionSummary(BaseModel):
-    version: str
-    state: str  # open | sealed
-    sample_count: int
-    votes: dict[str, int]
-    created_at: float
-    sealed_at: float | None = None
-    persona: str | None = None
-    train_count: int | None = None
-    heldout_count: int | None = None
-    sha256: str | None = None
-    fine_tune_enqueued: bool = False
-    path: str
+    """One golden dataset version: open (still collecting samples) or sealed (split and frozen)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "version": "v000003", "state": "sealed", "sample_count": 10, "votes": {"BRICK": 6, "ROBIN": 3, "tie": 1},
+        "created_at": 1767225600.0, "sealed_at": 1767268799.0, "persona": "BRICK", "train_count": 5,
+        "heldout_count": 5, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "fine_tune_enqueued": True, "path": "var/datasets/v000003"}]})
+
+    version: str = Field(description="``v`` and six digits, oldest first")
+    state: str = Field(description="open (collecting samples) or sealed")  # open | sealed
+    sample_count: int = Field(description="samples in the version")
+    votes: dict[str, int] = Field(description="BRICK / ROBIN / tie tallies over the version's samples")
+    created_at: float = Field(description="Unix time (s) the version was opened")
+    sealed_at: float | None = Field(default=None, description="Unix time (s) it was sealed")
+    persona: str | None = Field(default=None, description="the persona a sealed version fine-tunes")
+    train_count: int | None = Field(default=None, description="samples in the training split (sealed)")
+    heldout_count: int | None = Field(default=None, description="samples held out for the gate (sealed)")
+    sha256: str | None = Field(default=None, description="sha256 of the sealed files, checked before training")
+    fine_tune_enqueued: bool = Field(default=False, description="the curator has queued its fine-tune")
+    path: str = Field(description="the version's directory")
 
 
 def _from_index(version: str, raw: dict[str, str], root: Path) -> VersionSummary:

@@ -23,6 +23,7 @@ from shared.events.durable import DurableSubscriber
 from shared.events.envelope import Envelope, encode_envelope
 from shared.events.live import Handler, LiveSubscriber
 from shared.keys import JOURNALED_EVENTS, event_channel, event_journal
+from shared.metrics import EVENTS_PUBLISHED
 
 __all__ = ["EventBus", "Handler"]
 
@@ -80,6 +81,7 @@ class EventBus:
                     pipe.xadd(journal, {"envelope": raw}, maxlen=self._journal_maxlen, approximate=True)
                 pipe.publish(channel, raw)
             await pipe.execute()
+        EVENTS_PUBLISHED.labels(event_type).inc(len(raws))
 
     def subscribe(self, event_type: str, handler: Handler, *, group: str | None = None) -> None:
         """Register ``handler``; with ``group``, delivery is durable and split among the group."""

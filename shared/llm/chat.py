@@ -1,8 +1,16 @@
 """The chat vocabulary: messages in, a ``ChatReply`` (content and tool calls) out, and the
-``ChatBackend`` protocol every backend meets, so callers never see a client library."""
+``ChatBackend`` protocol every backend meets, so callers never see a client library.
+
+``persona_context("BRICK")`` names the persona on whose behalf the calls inside it are made
+(a context variable, so it follows the call into tasks it starts and the protocol stays as it
+is); the client labels its latency metric with it (``current_persona()``, ``unknown`` outside).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
@@ -41,3 +49,22 @@ class ChatBackend(Protocol):
         tools: list[dict[str, Any]] | None = None,
         options: dict[str, Any] | None = None,
     ) -> ChatReply: ...
+
+
+_PERSONA: ContextVar[str | None] = ContextVar("batos_llm_persona", default=None)
+UNKNOWN_PERSONA = "unknown"
+
+
+@contextmanager
+def persona_context(persona: str) -> Iterator[None]:
+    """LLM calls made inside (and in tasks started inside) are on behalf of ``persona``."""
+    token = _PERSONA.set(persona.upper())
+    try:
+        yield
+    finally:
+        _PERSONA.reset(token)
+
+
+def current_persona() -> str:
+    """The persona of the innermost ``persona_context``, else ``unknown``."""
+    return _PERSONA.get() or UNKNOWN_PERSONA

@@ -6,7 +6,8 @@ files, show, delete). This is the only module
 that imports the client library (``ollama``); callers see ``shared.llm`` types and the errors in
 ``shared.errors``: no answer at all (connection refused, timeout) is ``LLMUnreachable``; an HTTP
 error status (or an error reported mid-stream), an empty reply or output that does not match the
-requested schema is ``LLMBadAnswer``.
+requested schema is ``LLMBadAnswer``. Every chat call (``chat_structured`` is one) is timed in
+``batos_llm_call_seconds`` by model, persona (``shared.llm.persona_context``) and outcome.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import httpx
 import ollama
 
 from shared.errors import LLMBadAnswer, LLMError, LLMUnreachable
-from shared.llm.chat import ChatBackend, ChatReply, ToolCall, system_and_user
+from shared.llm.chat import ChatBackend, ChatReply, ToolCall, current_persona, system_and_user
 from shared.llm.models import ModelInfo
 from shared.llm.progress import PullProgress
 from shared.llm.structured import M, parse_structured
+from shared.metrics import LLM_CALL_SECONDS
 
 # The chat vocabulary and the parser are re-exported: ``from shared.llm.client import ...`` keeps working.
 __all__ = ["ChatBackend", "ChatReply", "LLMClient", "ModelInfo", "PullProgress", "ToolCall", "parse_structured",
@@ -52,21 +54,27 @@ class LLMClient:
         options: dict[str, Any] | None = None,
     ) -> ChatReply:
         started = time.perf_counter()
+        outcome = "unreachable"  # also a cancelled call (a timeout of the caller's)
         try:
             response = await self._client.chat(model=model, messages=messages, format=format, tools=tools,
                                                options=options, stream=False)
+            message = response.message
+            calls = [ToolCall(name=c.function.name, arguments=dict(c.function.arguments or {}))
+                     for c in (message.tool_calls or [])]
+            content = message.content or ""
+            if not content.strip() and not calls:
+                outcome = "bad_answer"
+                raise LLMBadAnswer(f"{model} gave an empty answer")
+            outcome = "ok"
         except (ConnectionError, httpx.TransportError) as exc:
             raise LLMUnreachable(f"Ollama at {self.host} did not answer: {exc}") from exc
         except ollama.ResponseError as exc:
+            outcome = "bad_answer"
             raise LLMBadAnswer(f"Ollama answered HTTP {exc.status_code} for {model}: {exc.error}") from exc
-        message = response.message
-        calls = [ToolCall(name=c.function.name, arguments=dict(c.function.arguments or {}))
-                 for c in (message.tool_calls or [])]
-        content = message.content or ""
-        if not content.strip() and not calls:
-            raise LLMBadAnswer(f"{model} gave an empty answer")
-        return ChatReply(model=model, content=content, tool_calls=calls,
-                         duration_s=time.perf_counter() - started)
+        finally:
+            duration_s = time.perf_counter() - started
+            LLM_CALL_SECONDS.labels(model, current_persona(), outcome).observe(duration_s)
+        return ChatReply(model=model, content=content, tool_calls=calls, duration_s=duration_s)
 
     async def chat_structured(self, model: str, messages: list[dict[str, Any]], schema: type[M]) -> M:
         """Ask for JSON matching ``schema`` (sent as ``format=``) and validate the answer."""

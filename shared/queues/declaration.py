@@ -17,8 +17,9 @@ own tooling alike::
     WORKER.worker_kwargs(settings, ctx)  # a WakeableWorker's arguments (tests, benchmarks)
 
 What every kind gets without writing it: the shared queue options (JSON on the wire, wake-ups,
-leased claims; ``shared.queues.worker``), the job hooks (``shared.queues.hooks``: ids on every
-log line, timing, Redis-lost retries) and the sweep of records whose job arq dropped, as an arq
+leased claims, its queue's gauges; ``shared.queues.worker``), the job hooks (``shared.queues.hooks``:
+ids on every log line, timing and job metrics, Redis-lost retries), the metrics endpoint
+(``shared.metrics.serve_metrics``) and the sweep of records whose job arq dropped, as an arq
 cron job run once per tick across the kind's replicas.
 """
 
@@ -33,6 +34,7 @@ from arq.typing import WorkerCoroutine
 from arq.worker import func
 
 from shared.logs import configure_logging
+from shared.metrics import serve_metrics
 from shared.queues.hooks import JobFunction, observed
 from shared.queues.worker import WakeableWorker, env_redis_settings, worker_options
 from shared.settings import BaseServiceSettings
@@ -107,7 +109,9 @@ class WorkerKind(Generic[S]):
         })
 
     def main(self, ctx: dict[str, Any] | None = None) -> None:
-        """Process entry point: settings from the environment, logging, the worker until a signal."""
+        """Process entry point: settings from the environment, logging, the metrics endpoint
+        (``BATOS_METRICS_PORT``), the worker until a signal."""
         settings = self.settings_class()
         configure_logging(settings.log_level, settings.log_json, settings.service_name)
+        serve_metrics(settings.metrics_port)
         WakeableWorker(**self.worker_kwargs(settings, ctx)).run()

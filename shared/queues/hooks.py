@@ -8,7 +8,10 @@
 * one line when it ends: ``job done`` with its outcome and duration, ``job deferred`` for a retry,
   ``job raised`` with the error;
 * Redis lost (``shared.queues.retry.REDIS_LOST``) becomes a retry with back-off while tries are
-  left: nothing could be recorded, so the job runs again once Redis is back.
+  left: nothing could be recorded, so the job runs again once Redis is back;
+* its duration and outcome in the metrics (``shared.metrics``: ``batos_job_seconds`` and
+  ``batos_jobs_total`` by worker, job and outcome: ``done``, ``deferred``, ``redis_lost``,
+  ``raised``, or ``cancelled`` for a timeout or a shutdown that hands the job back).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from arq import Retry
 
+from shared.metrics import JOB_SECONDS, JOBS
 from shared.queues.retry import REDIS_LOST, RetryPolicy
 
 if TYPE_CHECKING:
@@ -44,14 +48,17 @@ def observed(kind: str, spec: JobSpec) -> JobFunction:
         ids = {key: arguments[name] for name, key in spec.log_ids.items() if arguments.get(name) is not None}
         job_try = int(ctx.get("job_try") or 1)
         started = time.perf_counter()
+        outcome = "cancelled"  # unless the job ends otherwise: arq's timeout or a shutdown cancelled it
         with structlog.contextvars.bound_contextvars(worker=kind, job=spec.name, job_id=ctx.get("job_id"),
                                                      job_try=job_try, **ids):
             try:
                 result = await function(ctx, *args, **kwargs)
             except Retry as deferred:
+                outcome = "deferred"
                 log.info("job deferred", defer_s=_seconds(deferred.defer_score), duration_s=_since(started))
                 raise
             except REDIS_LOST as exc:
+                outcome = "redis_lost"
                 retry = redis_lost.after(job_try)
                 log.warning("job lost Redis", error=str(exc), retried=retry is not None,
                             duration_s=_since(started))
@@ -59,11 +66,17 @@ def observed(kind: str, spec: JobSpec) -> JobFunction:
                     raise
                 raise retry from exc
             except Exception as exc:
+                outcome = "raised"
                 log.warning("job raised", error=f"{type(exc).__name__}: {exc}"[:OUTCOME_CHARS],
                             duration_s=_since(started))
                 raise
-            log.info("job done", outcome=str(result)[:OUTCOME_CHARS], duration_s=_since(started))
-            return result
+            else:
+                outcome = "done"
+                log.info("job done", outcome=str(result)[:OUTCOME_CHARS], duration_s=_since(started))
+                return result
+            finally:
+                JOB_SECONDS.labels(kind, spec.name, outcome).observe(time.perf_counter() - started)
+                JOBS.labels(kind, spec.name, outcome).inc()
 
     return run
 

@@ -5,11 +5,13 @@ dispatch), or a CPU-burning 10 ms. This worker subscribes to the queue's wake-up
 (``shared.queues.enqueue`` publishes on it) and sleeps until a wake-up or ``poll_delay``
 (a fallback for jobs deferred into the future or wake-ups lost during a reconnect), whichever
 comes first. A finished job also wakes the loop, so a full worker takes the next job at once.
+Once per health-check interval it also sets its queue's gauges (``shared.queues.stats``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import structlog
@@ -20,8 +22,11 @@ from arq.worker import Worker, get_kwargs
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from shared.heartbeat import BEAT_INTERVAL_S, beat, instance_id, stop_beating, ttl_for
 from shared.keys import queue_wakeup_channel
+from shared.metrics import record_queue_stats
 from shared.queues.serializer import json_deserializer, json_serializer
+from shared.queues.stats import queue_stats
 from shared.settings import BaseServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -44,13 +49,22 @@ class WakeableWorker(Worker):
 
     Redis lost (a restart, a network cut) does not end the worker: the poll loop logs, waits and
     polls again, and the jobs it runs retry on their own terms.
+
+    ``heartbeat_service``: the name this process beats as (default: the last part of the queue
+    name, its worker kind); every ``heartbeat_interval_s`` with arq's health check.
     """
 
-    def __init__(self, *args: Any, in_progress_lease_s: float | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, in_progress_lease_s: float | None = None, heartbeat_service: str | None = None,
+                 heartbeat_interval_s: float = BEAT_INTERVAL_S, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.heartbeat_service = heartbeat_service or worker_kind(self.queue_name)
+        self.heartbeat_instance = instance_id()
+        self._beat_interval_s = heartbeat_interval_s
+        self._last_beat = float("-inf")
         self._wake = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
         self._lease_s = in_progress_lease_s
+        self._stats_at = float("-inf")  # when the queue gauges were last set (monotonic)
         if in_progress_lease_s is not None:
             self.in_progress_timeout_s = in_progress_lease_s  # the claim at pickup: one lease, not the timeout
 
@@ -114,6 +128,18 @@ class WakeableWorker(Worker):
                 del self.tasks[job_id]
                 task.result()  # errors in run_job surface here, as in arq
         await self.heart_beat()
+        await self._record_queue_stats()
+
+    async def _record_queue_stats(self) -> None:
+        """This queue's depth and oldest waiting job in the gauges, once per health-check interval."""
+        now = time.monotonic()
+        if now - self._stats_at < self.health_check_interval:
+            return
+        self._stats_at = now
+        try:
+            record_queue_stats(await queue_stats(self.pool, [self.queue_name]))
+        except Exception as exc:  # a gauge left stale must never stop the poll loop
+            log.warning("queue gauges not updated", error=str(exc))
 
     async def _unclaimed_due_jobs(self, count: int) -> list[bytes]:
         """Up to ``count`` due job ids that no worker holds, in queue order."""
@@ -144,6 +170,22 @@ class WakeableWorker(Worker):
                 log.warning("in-progress lease not renewed", error=str(exc))
             await asyncio.sleep(self._lease_s / 3)
 
+    async def record_health(self) -> None:
+        """arq's health-check key, and this process's heartbeat (``shared.heartbeat``)."""
+        await super().record_health()
+        now = time.monotonic()
+        if now - self._last_beat >= self._beat_interval_s:
+            await beat(self.pool, self.heartbeat_service, self.heartbeat_instance, ttl_for(self._beat_interval_s))
+            self._last_beat = now
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            try:
+                await stop_beating(self._pool, self.heartbeat_service, self.heartbeat_instance)
+            except Exception as exc:  # Redis away: the beat expires by itself
+                log.debug("heartbeat not removed", error=str(exc))
+        await super().close()
+
     def _release_sem_dec_counter_on_complete(self) -> None:
         super()._release_sem_dec_counter_on_complete()
         self._wake.set()
@@ -165,6 +207,11 @@ class WakeableWorker(Worker):
                     await pubsub.aclose()
                 except Exception:  # closing a connection Redis already dropped
                     log.debug("pubsub close failed", exc_info=True)
+
+
+def worker_kind(queue_name: str) -> str:
+    """The kind of worker that serves a queue: ``batos:queue:cognition`` -> ``cognition``."""
+    return queue_name.rsplit(":", 1)[-1]
 
 
 def redis_settings(url: str) -> RedisSettings:

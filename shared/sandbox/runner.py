@@ -10,7 +10,8 @@ deadline (or at an output overflow) without waiting for the engine: killing a bu
 container takes up to ~2 s, so the kill, the removal and the run folder's deletion happen on a
 background thread. Output is read live from the attach stream with the ``none`` log driver,
 capped per stream and made safe (see ``capture``). An unreachable engine yields a
-``sandbox_unavailable`` result, never an exception.
+``sandbox_unavailable`` result, never an exception. Every run is counted by reason
+(``batos_sandbox_runs_total``) and timed (``batos_sandbox_run_seconds``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import requests.exceptions
 import structlog
 from docker.types import LogConfig
 
+from shared.metrics import SANDBOX_RUNS, SANDBOX_SECONDS
 from shared.sandbox.capture import CappedCapture, render
 from shared.sandbox.limits import check_request
 from shared.sandbox.reaper import labels, reap_leftovers
@@ -157,6 +159,8 @@ class Sandbox:
             stdout_chars=len(result.stdout),
             stderr_chars=len(result.stderr),
         )
+        SANDBOX_RUNS.labels(result.reason.value).inc()
+        SANDBOX_SECONDS.labels(result.reason.value).observe(result.duration_s)
         return result
 
     async def arun(

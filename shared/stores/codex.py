@@ -20,7 +20,7 @@ import time
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
 from shared.errors import Conflict, NotFound
@@ -30,32 +30,47 @@ DEFAULT_CODEX_PATH = Path(__file__).resolve().parents[2] / "deploy" / "codex.md"
 
 
 class ProposalStatus(StrEnum):
+    """A proposal is pending until a human approves or rejects it."""
+
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
 
 
 class Codex(BaseModel):
-    text: str
-    version: int
-    updated_at: float
+    """The guiding principles the personas live by, as one Markdown text, and its version."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "text": "# The codex\n\n1. Be truthful: say what you do not know.\n2. Be kind.\n",
+        "version": 3, "updated_at": 1767225600.0}]})
+
+    text: str = Field(description="the codex, in Markdown")
+    version: int = Field(description="1 for the seed; each approved amendment adds one")
+    updated_at: float = Field(description="Unix time (s) of the last change")
 
 
 class CodexProposal(BaseModel):
     """A proposed amendment, as stored and as served by the API."""
 
-    id: str
-    task_id: str
-    caused_by: str | None = None
-    title: str = Field(min_length=1)
-    amendment: str = Field(min_length=1)
-    rationale: str = ""
-    based_on_version: int
-    status: ProposalStatus = ProposalStatus.PENDING
-    created_at: float = Field(default_factory=time.time)
-    decided_at: float | None = None
-    note: str | None = None
-    applied_version: int | None = None
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "cp-0f3c9a1e8b7d4c2a9e6f5b4a3c2d1e0f", "task_id": "0f3c9a1e8b7d4c2a9e6f5b4a3c2d1e0f", "caused_by": None,
+        "title": "Name the uncertainty", "amendment": "When unsure, say how unsure, and why.",
+        "rationale": "BRICK and ROBIN disagreed on a question neither could settle.", "based_on_version": 3,
+        "status": "pending", "created_at": 1767225600.0, "decided_at": None, "note": None,
+        "applied_version": None, "repeats": 0, "repeated_by": []}]})
+
+    id: str = Field(description="the proposal's id")
+    task_id: str = Field(description="the task whose answer led to it")
+    caused_by: str | None = Field(default=None, description="id of the event that led to it")
+    title: str = Field(min_length=1, description="the amendment in a few words")
+    amendment: str = Field(min_length=1, description="the text to add to the codex")
+    rationale: str = Field(default="", description="why the system proposes it")
+    based_on_version: int = Field(description="the codex version it was drafted against")
+    status: ProposalStatus = Field(default=ProposalStatus.PENDING, description="pending, approved or rejected")
+    created_at: float = Field(default_factory=time.time, description="Unix time (s) it was proposed")
+    decided_at: float | None = Field(default=None, description="Unix time (s) a human decided")
+    note: str | None = Field(default=None, description="the decider's note")
+    applied_version: int | None = Field(default=None, description="the codex version approving it made")
     repeats: int = Field(default=0, description="later proposals of the same text merged into this one")
     repeated_by: list[str] = Field(default_factory=list, description="the tasks that repeated it (newest 20)")
 

@@ -10,6 +10,9 @@ States::
     queued -> training -> creating -> evaluating -> swapped | rejected
          \\________\\___________\\____________\\-> failed
 
+Within ``training``, ``phase`` tells ``loading_base`` (no step reported yet: the training
+process loads the base model) from ``training`` (steps) and ``saving`` (after the last step).
+
 ``swapped``, ``rejected`` and ``failed`` are terminal: a re-delivered job finds one and does
 nothing. Anything else found by a new run means the last one was killed, and it starts over.
 """
@@ -22,7 +25,7 @@ import time
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
 from shared.errors import NotFound
@@ -32,6 +35,9 @@ CURVE_POINTS = 2_000  # loss points kept for the dashboard; older ones are thinn
 
 
 class FineTuneState(StrEnum):
+    """queued, training, creating (the Ollama model), evaluating (the gate), then swapped, rejected,
+    failed or superseded."""
+
     QUEUED = "queued"
     TRAINING = "training"
     CREATING = "creating"
@@ -42,40 +48,79 @@ class FineTuneState(StrEnum):
     SUPERSEDED = "superseded"  # a newer version was sealed for the persona while this one waited
 
 
+class FineTunePhase(StrEnum):
+    """What a fine-tune in ``training`` is doing now (the steps alone say 0 of 0 while the base loads)."""
+
+    LOADING_BASE = "loading_base"  # the training process loads the base model and tokenises the dataset
+    TRAINING = "training"  # optimiser steps are being reported
+    SAVING = "saving"  # the last step is done: the adapter is being written
+
+
 TERMINAL_STATES = frozenset({FineTuneState.SWAPPED, FineTuneState.REJECTED, FineTuneState.FAILED,
                              FineTuneState.SUPERSEDED})
 
 
 class Progress(BaseModel):
-    step: int = 0
-    max_steps: int = 0
-    loss: float | None = None
-    learning_rate: float | None = None
-    eta_s: float | None = None
+    """The training's last reported step."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"step": 6, "max_steps": 10, "loss": 1.42, "learning_rate": 0.0002, "eta_s": 9.2}]})
+
+    step: int = Field(default=0, description="optimiser steps done")
+    max_steps: int = Field(default=0, description="steps the training will take")
+    loss: float | None = Field(default=None, description="training loss at this step")
+    learning_rate: float | None = Field(default=None, description="the scheduler's learning rate at this step")
+    eta_s: float | None = Field(default=None, description="seconds left, estimated")
+
+
+FINE_TUNE_EXAMPLE: dict[str, Any] = {
+    "id": "ft-v000003-20260101T120000-a1b2", "persona": "BRICK", "dataset_version": "v000003", "state": "swapped",
+    "source": "curator", "job_id": "fine_tune:ft-v000003-20260101T120000-a1b2", "attempts": 1, "phase": None,
+    "progress": {"step": 10, "max_steps": 10, "loss": 1.21, "learning_rate": 0.0, "eta_s": 0.0},
+    "curve": [[1, 2.31], [5, 1.74], [10, 1.21]], "backend": "hf", "model_tag": "batos-brick:20260101T120145-v000003",
+    "previous_model": "llama3.2:3b",
+    "training": {"backend": "hf", "steps": 10, "final_loss": 1.21, "train_tokens": 5120, "duration_s": 41.0,
+                 "train_s": 23.0, "tokens_per_s": 222.6,
+                 "adapter_dir": "var/fine_tunes/BRICK/ft-v000003-20260101T120000-a1b2"},
+    "evaluation": {"samples": 5, "new_wins": 3, "current_wins": 1, "ties": 1, "inconsistent": 0,
+                   "regression": -0.4, "threshold": 0.1, "accepted": True,
+                   "new_model": "batos-brick:20260101T120145-v000003", "current_model": "llama3.2:3b",
+                   "judge_model": "llama3.2:3b"},
+    "reason": None, "created_at": 1767268800.0, "updated_at": 1767268900.0, "started_at": 1767268801.0,
+    "finished_at": 1767268900.0,
+}
 
 
 class FineTuneRecord(BaseModel):
     """One fine-tune as stored and as served by the API."""
 
-    id: str
-    persona: str
-    dataset_version: str
-    state: FineTuneState = FineTuneState.QUEUED
-    source: str = "curator"
+    model_config = ConfigDict(json_schema_extra={"examples": [FINE_TUNE_EXAMPLE]})
+
+    id: str = Field(description="``ft-<dataset version>-<UTC time>-<random>``")
+    persona: str = Field(description="the persona it tunes: BRICK, ROBIN or ALFRED")
+    dataset_version: str = Field(description="the sealed golden dataset version it trains on")
+    state: FineTuneState = Field(default=FineTuneState.QUEUED, description="where it stands")
+    source: str = Field(default="curator", description="who started it: curator (on sealing) or api")
     job_id: str | None = Field(default=None, description="the arq job that works on it (set when it runs)")
-    attempts: int = 0
-    progress: Progress = Field(default_factory=Progress)
+    attempts: int = Field(default=0, description="how many times training has started")
+    phase: FineTunePhase | None = Field(default=None, description=(
+        "within training: loading_base (the base model loads; no step yet), training (steps reported), "
+        "saving (the adapter is written); null before training and from creating on (a record that failed in "
+        "training keeps the phase it failed in)"))
+    progress: Progress = Field(default_factory=Progress, description="the training's last reported step")
     curve: list[tuple[int, float]] = Field(default_factory=list, description="(step, loss) pairs")
-    backend: str | None = None
+    backend: str | None = Field(default=None, description="the trainer: hf (transformers + peft) or unsloth")
     model_tag: str | None = Field(default=None, description="the Ollama tag this fine-tune creates")
     previous_model: str | None = Field(default=None, description="the tag it was evaluated against")
-    training: dict[str, Any] | None = None
-    evaluation: dict[str, Any] | None = None
-    reason: str | None = None
-    created_at: float = Field(default_factory=time.time)
-    updated_at: float | None = None
-    started_at: float | None = None
-    finished_at: float | None = None
+    training: dict[str, Any] | None = Field(default=None, description=(
+        "the training's result: steps, final loss, tokens, durations, where the adapter is"))
+    evaluation: dict[str, Any] | None = Field(default=None, description=(
+        "the gate's result: held-out samples judged, wins, losses, ties, regression against the threshold"))
+    reason: str | None = Field(default=None, description="why it was rejected, failed or superseded")
+    created_at: float = Field(default_factory=time.time, description="Unix time (s)")
+    updated_at: float | None = Field(default=None, description="Unix time (s) of the last change")
+    started_at: float | None = Field(default=None, description="Unix time (s) training started")
+    finished_at: float | None = Field(default=None, description="Unix time (s) it reached a final state")
 
     @property
     def terminal(self) -> bool:

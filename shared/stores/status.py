@@ -6,6 +6,8 @@ from enum import StrEnum
 
 
 class RunStatus(StrEnum):
+    """Where a task or a forge job stands: queued, running, then succeeded or failed."""
+
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"

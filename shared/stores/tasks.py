@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
@@ -27,19 +27,37 @@ from shared.stores.status import RunStatus
 class TaskRecord(BaseModel):
     """One task as stored and as served by the API."""
 
-    id: str = Field(default_factory=lambda: os.urandom(16).hex())
-    text: str
-    source: str = "api"
-    status: RunStatus = RunStatus.QUEUED
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "0f3c9a1e8b7d4c2a9e6f5b4a3c2d1e0f", "text": "What is 2 + 2?", "source": "api",
+        "status": "succeeded", "caused_by": None, "is_philosophical_inquiry": False, "depth": 0,
+        "result": {"response": "2 + 2 = 4.", "dissonance": 0.1, "dissonance_reason": None,
+                   "models": {"BRICK": "llama3.2:3b", "ROBIN": "llama3.2:3b"},
+                   "timings_s": {"brick": 1.8, "robin": 1.2, "total": 3.1},
+                   "contributions": [{"persona": "BRICK", "model": "llama3.2:3b", "content": "2 + 2 = 4.",
+                                      "duration_s": 1.8}],
+                   "degraded": [], "proposal_id": None, "proposal_merged": False},
+        "error": None, "created_at": 1767225600.0, "started_at": 1767225600.2, "finished_at": 1767225603.3,
+        "attempts": 1,
+    }]})
+
+    id: str = Field(default_factory=lambda: os.urandom(16).hex(), description="32 hex digits")
+    text: str = Field(description="what was asked")
+    source: str = Field(default="api", description="who submitted it: api, motivator, ...")
+    status: RunStatus = Field(default=RunStatus.QUEUED, description="queued, running, succeeded or failed")
     caused_by: str | None = Field(default=None, description="id of the event that created it")
-    is_philosophical_inquiry: bool = False
-    depth: int = 0
-    result: dict[str, Any] | None = None
-    error: str | None = None
-    created_at: float = Field(default_factory=time.time)
-    started_at: float | None = None
-    finished_at: float | None = None
-    attempts: int = 0
+    is_philosophical_inquiry: bool = Field(default=False, description="answered with the codex in the prompt")
+    depth: int = Field(default=0, description="how many inquiries led to this one (0: not an inquiry)")
+    result: dict[str, Any] | None = Field(default=None, description=(
+        "once succeeded: the answer (response), the dissonance between the personas, the models used, "
+        "timings, each persona's contribution, and a codex proposal drafted from it, if any"))
+    error: str | None = Field(default=None, description=(
+        "why it failed, once failed; while it waits for a retry (queued again, or running its next attempt), "
+        "the last attempt's error, ``retrying: ...``; cleared when it succeeds"))
+    created_at: float = Field(default_factory=time.time, description="Unix time (s) it was submitted")
+    started_at: float | None = Field(default=None, description="Unix time (s) a worker started it")
+    finished_at: float | None = Field(default=None, description="Unix time (s) it succeeded or failed")
+    attempts: int = Field(default=0, description=(
+        "how many times a worker has started it (a task retried while the LLM server was away shows each try)"))
 
 
 # KEYS: record, by_time, by_status(queued), idem ('' = none), job, result, queue ('' = no job)

@@ -13,7 +13,7 @@ import time
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
 from shared.errors import NotFound
@@ -30,35 +30,61 @@ return 1
 class ToolSpec(BaseModel):
     """What the tool should do, and optionally the function name it must have."""
 
-    description: str = Field(min_length=1, max_length=4_000)
-    name: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"description": "adds two integers and returns their sum", "name": "add"}]})
+
+    description: str = Field(min_length=1, max_length=4_000, description="what the tool should do, in words",
+                             examples=["adds two integers and returns their sum"])
+    name: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["add"],
+                             description="the function name it must have (default: BRICK chooses)")
+
+
+ATTEMPT_EXAMPLE: dict[str, Any] = {
+    "number": 1, "outcome": "passed", "reason": "", "model": "llama3.2:3b",
+    "code": "def add(a: int, b: int) -> int:\n    \"\"\"Add two integers.\"\"\"\n    return a + b\n\n"
+            "def test_add():\n    assert add(2, 2) == 4\n",
+    "test_output": "1 passed in 0.01s", "duration_s": 4.2, "at": 1767225605.0,
+}
 
 
 class Attempt(BaseModel):
     """One answer of BRICK and what became of it."""
 
-    number: int
-    outcome: str  # passed | refused | tests_failed | llm_error
-    reason: str = ""
-    model: str = ""
-    code: str = ""
-    test_output: str = ""
-    duration_s: float = 0.0
-    at: float = Field(default_factory=time.time)
+    model_config = ConfigDict(json_schema_extra={"examples": [ATTEMPT_EXAMPLE]})
+
+    number: int = Field(description="1 for the first attempt")
+    outcome: str = Field(description="passed, refused (the code checks said no), tests_failed or llm_error")
+    reason: str = Field(default="", description="why it did not pass")
+    model: str = Field(default="", description="the Ollama tag that wrote it")
+    code: str = Field(default="", description="the function and its tests, as BRICK wrote them")
+    test_output: str = Field(default="", description="the tests' output in the sandbox")
+    duration_s: float = Field(default=0.0, description="seconds the attempt took")
+    at: float = Field(default_factory=time.time, description="Unix time (s) it finished")
 
 
 class ForgeJob(BaseModel):
-    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
-    status: RunStatus = RunStatus.QUEUED
-    spec: ToolSpec
-    attempts: list[Attempt] = Field(default_factory=list)
-    tool_name: str | None = None
-    version: int | None = None
-    error: str | None = None
-    queue_job_id: str | None = None  # the arq job running it (set when it starts; the sweep checks it)
-    created_at: float = Field(default_factory=time.time)
-    updated_at: float = Field(default_factory=time.time)
-    finished_at: float | None = None
+    """A tool spec on its way through the forge: BRICK writes the tool, the sandbox tests it, up to a
+    few attempts; once succeeded the tool is registered as ``tool_name`` version ``version``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "6f1d2c3b4a5e4f60a7b8c9d0e1f2a3b4", "status": "succeeded",
+        "spec": {"description": "adds two integers and returns their sum", "name": "add"},
+        "attempts": [ATTEMPT_EXAMPLE], "tool_name": "add", "version": 1, "error": None,
+        "queue_job_id": "forge:6f1d2c3b4a5e4f60a7b8c9d0e1f2a3b4", "created_at": 1767225600.0,
+        "updated_at": 1767225605.0, "finished_at": 1767225605.0}]})
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, description="32 hex digits")
+    status: RunStatus = Field(default=RunStatus.QUEUED, description="queued, running, succeeded or failed")
+    spec: ToolSpec = Field(description="what was asked for")
+    attempts: list[Attempt] = Field(default_factory=list, description="every attempt, oldest first")
+    tool_name: str | None = Field(default=None, description="the registered tool, once succeeded")
+    version: int | None = Field(default=None, description="the registered tool's version, once succeeded")
+    error: str | None = Field(default=None, description="why it failed, once failed")
+    # the arq job running it (set when it starts; the sweep checks it)
+    queue_job_id: str | None = Field(default=None, description="the queue job that runs it (set when it starts)")
+    created_at: float = Field(default_factory=time.time, description="Unix time (s) it was submitted")
+    updated_at: float = Field(default_factory=time.time, description="Unix time (s) of the last change")
+    finished_at: float | None = Field(default=None, description="Unix time (s) it succeeded or failed")
 
     def to_hash(self) -> dict[str, str]:
         return {k: json.dumps(v) for k, v in self.model_dump(mode="json").items()}

@@ -21,6 +21,7 @@ from shared.errors import LLMBadAnswer, LLMUnreachable, NotFound
 from shared.events import EventBus
 from shared.keys import LAST_ACTIVITY
 from shared.llm import ChatBackend
+from shared.metrics import DISSONANCE
 from shared.personas import PersonaRegistry
 from shared.queues.retry import REDIS_LOST, RetryPolicy
 from shared.stores.codex import CodexStore
@@ -126,6 +127,8 @@ class Cognition:
                                        result=outcome.model_dump(mode="json"), error=None,
                                        atomically_with=self.interactions.append_in(interaction))
         await self._touch()
+        if outcome.dissonance is not None:  # counted once: a re-run finds the task finished
+            DISSONANCE.observe(outcome.dissonance)
         log.info("task answered", task_id=task.id, source=task.source, dissonance=outcome.dissonance,
                  duration_s=outcome.timings_s.get("total"), models=outcome.models, degraded=outcome.degraded,
                  proposal_id=outcome.proposal_id)

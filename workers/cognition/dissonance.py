@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from shared.llm import ChatBackend, system_and_user
+from shared.llm import ChatBackend, persona_context, system_and_user
 from shared.llm.client import parse_structured
 from shared.personas import PersonaRegistry
 
@@ -29,5 +29,6 @@ async def judge_dissonance(llm: ChatBackend, personas: PersonaRegistry, task: st
     """ALFRED's verdict and the model that gave it."""
     model = await personas.current_model("ALFRED")
     messages = system_and_user(personas.persona("ALFRED").system_prompt, verdict_prompt(task, brick, robin))
-    reply = await llm.chat(model, messages, format=DissonanceVerdict.model_json_schema())
+    with persona_context("ALFRED"):
+        reply = await llm.chat(model, messages, format=DissonanceVerdict.model_json_schema())
     return parse_structured(reply.content, DissonanceVerdict), model

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from shared.errors import LLMBadAnswer
-from shared.llm import ChatBackend, ChatReply, system_and_user
+from shared.llm import ChatBackend, ChatReply, persona_context, system_and_user
 from shared.personas import PersonaRegistry
 from shared.stores.interactions import Contribution
 
@@ -71,10 +71,11 @@ class PersonaPipeline:
         model = await self._personas.current_model(name)
         messages = system_and_user(persona.system_prompt, prompt)
         try:
-            if offer_tools and self._tools is not None:
-                reply = await self._tools.chat(self._llm, model, messages)
-            else:
-                reply = await self._llm.chat(model, messages)
+            with persona_context(name):
+                if offer_tools and self._tools is not None:
+                    reply = await self._tools.chat(self._llm, model, messages)
+                else:
+                    reply = await self._llm.chat(model, messages)
         except LLMBadAnswer as exc:
             raise LLMBadAnswer(f"{name} ({model}): {exc}") from exc
         if not reply.content.strip():  # tool calls without text: nothing to answer with

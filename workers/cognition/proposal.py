@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from shared.errors import LLMBadAnswer
-from shared.llm import ChatBackend, system_and_user
+from shared.llm import ChatBackend, persona_context, system_and_user
 from shared.llm.client import parse_structured
 from shared.personas import PersonaRegistry
 from shared.stores.codex import Codex, CodexProposal, CodexStore, proposal_id_for
@@ -40,7 +40,8 @@ async def propose_amendment(llm: ChatBackend, personas: PersonaRegistry, codex_s
     model = await personas.current_model("ALFRED")
     prompt = draft_prompt(codex, task.text, conclusion)
     messages = system_and_user(personas.persona("ALFRED").system_prompt, prompt)
-    reply = await llm.chat(model, messages, format=CodexDraft.model_json_schema())
+    with persona_context("ALFRED"):
+        reply = await llm.chat(model, messages, format=CodexDraft.model_json_schema())
     draft = parse_structured(reply.content, CodexDraft)
     if not draft.amend:
         return None

@@ -134,7 +134,8 @@ def progress_callback(on_progress: Callable[[TrainProgress], None] | None, max_s
             elapsed = time.monotonic() - self._started
             eta = elapsed / step * (total - step) if step else None
             lr = logs.get("learning_rate")
-            progress = TrainProgress(step, total, self.last_loss, None if lr is None else float(lr), eta)
+            rate = round(self.tokens / elapsed, 1) if self.tokens and elapsed > 0 else None
+            progress = TrainProgress(step, total, self.last_loss, None if lr is None else float(lr), eta, rate)
             log.debug("training.progress", **progress.__dict__)
             if on_progress is None:
                 return

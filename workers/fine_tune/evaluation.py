@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from shared.errors import EvaluationError, LLMBadAnswer
-from shared.llm import LLMClient
+from shared.llm import LLMClient, persona_context
 
 Outcome = Literal["new", "current", "tie"]
 
@@ -155,7 +155,8 @@ async def _verdict(
     )
     messages = [{"role": "system", "content": judge.system_prompt}, {"role": "user", "content": question}]
     try:
-        verdict = await llm.chat_structured(judge.model, messages, PairwiseVerdict)
+        with persona_context("ALFRED"):
+            verdict = await llm.chat_structured(judge.model, messages, PairwiseVerdict)
     except LLMBadAnswer:
         return None
     return verdict.better

@@ -2,7 +2,8 @@
 
 ``FineTuner.run`` is what the job calls. Each stage moves the record (``shared.stores.fine_tunes``)
 before it starts, so ``GET /v1/fine-tunes/{id}`` tells where a job is and a failure names its
-stage. Any exception ends in ``failed`` with the persona on its old model and the dataset
+stage; within training, ``phase`` moves ``loading_base`` -> ``training`` (first step) -> ``saving``
+(last step). Any exception ends in ``failed`` with the persona on its old model and the dataset
 version untouched (it is only read); a created but unused Ollama tag is deleted. Re-runs are
 safe: a terminal record is left alone, a finished adapter is reused, the tag is chosen once per
 fine-tune, and a run killed right after the swap is finished instead of swapped twice. A
@@ -26,9 +27,17 @@ from shared.datasets import TrainingSet, list_versions, load_training_set
 from shared.events import EventBus
 from shared.events.payloads import FineTuneProgress
 from shared.keys import EventType
-from shared.llm import LLMClient
+from shared.llm import LLMClient, persona_context
+from shared.metrics import record_fine_tune
 from shared.personas import PersonaRegistry
-from shared.stores.fine_tunes import FineTuneRecord, FineTuneState, FineTuneStore, Progress, thin_curve
+from shared.stores.fine_tunes import (
+    FineTunePhase,
+    FineTuneRecord,
+    FineTuneState,
+    FineTuneStore,
+    Progress,
+    thin_curve,
+)
 from workers.fine_tune import swap
 from workers.fine_tune.evaluation import Judge, evaluate
 from workers.fine_tune.ollama_model import GgufRoute, create_tuned_model, delete_model, model_tag
@@ -79,7 +88,7 @@ class FineTuner:
                 stage = "training"
                 adapter_dir = await self._train(record, job, target.hf_base, tag)
                 stage = "create"
-                await self.store.update(record.id, state=FineTuneState.CREATING)
+                await self.store.update(record.id, state=FineTuneState.CREATING, phase=None)
                 await create_tuned_model(self.llm, tag, target.ollama_base, adapter_dir, target.hf_base,
                                          self._gguf_route())
                 stage = "evaluation"
@@ -105,8 +114,11 @@ class FineTuner:
         config = self.settings.to_train_config()
         backend = await asyncio.to_thread(resolve_backend, config.backend)
         output_dir = Path(self.settings.fine_tune_output_dir) / record.persona / record.id
-        await self.store.update(record.id, state=FineTuneState.TRAINING, model_tag=tag, backend=backend,
-                                attempts=record.attempts + 1, started_at=time.time(), reason=None)
+        # loading_base until the child reports its first step (loading a 3B base takes minutes);
+        # a re-run starts from scratch, so the last run's progress and curve go
+        await self.store.update(record.id, state=FineTuneState.TRAINING, phase=FineTunePhase.LOADING_BASE,
+                                progress=Progress(max_steps=config.max_steps), curve=[], model_tag=tag,
+                                backend=backend, attempts=record.attempts + 1, started_at=time.time(), reason=None)
         curve: list[tuple[int, float]] = []
 
         async def on_progress(p: TrainProgress) -> None:
@@ -114,7 +126,9 @@ class FineTuner:
                 curve.append((p.step, p.loss))
             progress = Progress(step=p.step, max_steps=p.max_steps, loss=p.loss, learning_rate=p.learning_rate,
                                 eta_s=p.eta_s)
-            await self.store.update(record.id, progress=progress, curve=thin_curve(curve))
+            record_fine_tune(record.persona, record.id, step=p.step, loss=p.loss, tokens_per_s=p.tokens_per_s)
+            phase = FineTunePhase.SAVING if 0 < p.max_steps <= p.step else FineTunePhase.TRAINING
+            await self.store.update(record.id, phase=phase, progress=progress, curve=thin_curve(curve))
             await self.bus.publish(EventType.FINE_TUNE_PROGRESS, FineTuneProgress(
                 fine_tune_id=record.id, persona=record.persona, **progress.model_dump()))
 
@@ -125,18 +139,23 @@ class FineTuner:
         result = await train_in_child(python, hf_base, Path(job.path), output_dir,
                                       dataclasses.replace(config, backend=backend), on_progress, on_start)
         await self.store.update(record.id, training=result)
+        record_fine_tune(record.persona, record.id, step=result.get("steps"), loss=result.get("final_loss"),
+                         tokens_per_s=result.get("tokens_per_s"))
         return output_dir
 
     async def _gate_and_swap(self, record: FineTuneRecord, job: TrainingSet, tag: str) -> str:
         current = await self.personas.current_model(record.persona)
         await self.store.update(record.id, state=FineTuneState.EVALUATING, previous_model=current)
         alfred = self.personas.persona("ALFRED")
-        gate = await evaluate(
-            self.llm, Path(job.heldout_path), tag, current,
-            Judge(await self.personas.current_model(alfred.name), alfred.system_prompt),
-            threshold=self.settings.fine_tune_gate_threshold, max_samples=self.settings.fine_tune_eval_max_samples,
-            min_samples=self.settings.fine_tune_eval_min_samples, concurrency=self.settings.fine_tune_eval_concurrency,
-        )
+        with persona_context(record.persona):  # the answers compared; the judge's calls are ALFRED's
+            gate = await evaluate(
+                self.llm, Path(job.heldout_path), tag, current,
+                Judge(await self.personas.current_model(alfred.name), alfred.system_prompt),
+                threshold=self.settings.fine_tune_gate_threshold,
+                max_samples=self.settings.fine_tune_eval_max_samples,
+                min_samples=self.settings.fine_tune_eval_min_samples,
+                concurrency=self.settings.fine_tune_eval_concurrency,
+            )
         if not gate.accepted:
             reason = gate.why_rejected()
             await swap.reject(self.store, self.bus, record, tag, reason, gate.to_json())

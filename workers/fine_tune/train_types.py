@@ -58,6 +58,7 @@ class TrainProgress:
     loss: float | None
     learning_rate: float | None
     eta_s: float | None
+    tokens_per_s: float | None = None  # tokens trained on so far / seconds of the loop so far
 
 
 @dataclass(frozen=True)

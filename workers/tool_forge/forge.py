@@ -21,7 +21,7 @@ from shared.errors import LLMUnreachable, NotFound, SandboxUnavailable
 from shared.events import EventBus
 from shared.events.payloads import ToolCreated
 from shared.keys import EventType
-from shared.llm import ChatBackend
+from shared.llm import ChatBackend, persona_context
 from shared.personas import PersonaRegistry
 from shared.queues.retry import REDIS_LOST, RetryPolicy
 from shared.sandbox import Sandbox
@@ -85,8 +85,9 @@ class ToolForge:
         while len(attempts) < self.settings.forge_max_attempts:
             model = await self.personas.current_model("BRICK")  # a swap is used from the next attempt
             messages = conversation(brick.system_prompt, job.spec, self.limits.allowed_imports, attempts)
-            attempt, checked = await make_attempt(len(attempts) + 1, self.llm, model, messages, job.spec,
-                                                  self.sandbox, self.limits)
+            with persona_context("BRICK"):
+                attempt, checked = await make_attempt(len(attempts) + 1, self.llm, model, messages, job.spec,
+                                                      self.sandbox, self.limits)
             attempts = await self.jobs.add_attempt(job.id, attempt)
             log.info("tool forge attempt", job_id=job.id, attempt=attempt.number, outcome=attempt.outcome,
                      reason=attempt.reason[:200], duration_s=attempt.duration_s)

@@ -9,7 +9,9 @@ registered tool in this worker's sandbox for the API and the personas (``RemoteI
 worker kind is the only one that holds the Docker engine.
 Clients are made once in ``startup`` from ``ctx["settings"]`` (a ``ToolForgeSettings``); a
 ``Sandbox`` or ``ChatBackend`` placed in ``ctx`` beforehand is used instead (tests, benchmarks).
-Start-up reaps sandbox containers that a killed worker left behind.
+Start-up reaps sandbox containers that a killed worker left behind, probes the sandbox and
+publishes the outcome for ``GET /v1/status`` (``shared.status.publish_sandbox_probe``), then
+probes again every ``SANDBOX_PROBE_INTERVAL_S`` (``ctx["sandbox_probe_interval_s"]`` overrides it).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from shared.llm import LLMClient
 from shared.personas import PersonaRegistry
 from shared.queues.declaration import JobSpec, Sweep, WorkerKind
 from shared.sandbox import Sandbox
+from shared.status import SANDBOX_PROBE_INTERVAL_S, publish_sandbox_probe
 from shared.tools import ForgeJobStore, LocalInvoker, ToolRegistry, ToolSpec
 from workers.tool_forge.forge import ToolForge
 from workers.tool_forge.settings import ToolForgeSettings
@@ -57,6 +60,9 @@ async def startup(ctx: dict[str, Any]) -> None:
     problem = await asyncio.to_thread(sandbox.probe)
     if problem:  # jobs will be retried, then fail with this reason; the worker stays up
         log.warning("tool forge: sandbox not available", problem=problem)
+    interval_s = float(ctx.get("sandbox_probe_interval_s", SANDBOX_PROBE_INTERVAL_S))
+    await _publish_probe(redis, problem, interval_s)
+    ctx["sandbox_prober"] = asyncio.create_task(_probe_every(redis, sandbox, interval_s, problem))
     if "llm" not in ctx:
         ctx["llm"] = ctx["own_llm"] = LLMClient(settings.ollama_host, settings.llm_timeout_s)
     registry = ToolRegistry(redis)
@@ -74,7 +80,35 @@ async def _reap(sandbox: Sandbox) -> int:
     return await asyncio.to_thread(sandbox.reap_leftovers)
 
 
+async def _publish_probe(redis: Any, problem: str | None, interval_s: float) -> None:
+    try:
+        await publish_sandbox_probe(redis, problem, ttl_s=3 * interval_s)
+    except Exception as exc:  # Redis away: the next probe publishes
+        log.warning("sandbox probe not published", error=str(exc))
+
+
+async def _probe_every(redis: Any, sandbox: Sandbox, interval_s: float, last: str | None) -> None:
+    """Probe the sandbox every ``interval_s`` and publish the outcome; a change is logged."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            problem = await asyncio.to_thread(sandbox.probe)
+        except Exception as exc:  # probe() reports problems itself; anything else is one too
+            problem = f"sandbox probe failed: {type(exc).__name__}: {exc}"
+        if problem != last:
+            if problem:
+                log.warning("tool forge: sandbox not available", problem=problem)
+            else:
+                log.info("tool forge: sandbox available again")
+            last = problem
+        await _publish_probe(redis, problem, interval_s)
+
+
 async def shutdown(ctx: dict[str, Any]) -> None:
+    prober = ctx.pop("sandbox_prober", None)
+    if prober is not None:
+        prober.cancel()
+        await asyncio.gather(prober, return_exceptions=True)
     llm = ctx.get("own_llm")
     if llm is not None:
         await llm.aclose()
