@@ -23,7 +23,8 @@ export BATOS_REDIS_URL="${BATOS_REDIS_URL:-redis://127.0.0.1:6379/0}"
 export BATOS_DATA_DIR="${BATOS_DATA_DIR:-${VAR}/data}"
 export BATOS_API_HOST="${BATOS_API_HOST:-127.0.0.1}" BATOS_API_PORT="${BATOS_API_PORT:-8080}"
 export BATOS_REDIS_AUTOSTART=false BATOS_REDIS_PORT=6379
-while IFS='=' read -r key value; do export "${key}=${value}"; done < <(bash scripts/ensure_redis.sh)
+redis_vars="$(bash scripts/ensure_redis.sh)"  # exits (set -e) when a remote Redis does not answer
+while IFS='=' read -r key value; do export "${key}=${value}"; done <<<"${redis_vars}"
 mkdir -p "${VAR}/redis"
 
 if [[ -z "${BATOS_API_TOKEN:-}" ]]; then

@@ -91,6 +91,11 @@ def tool_call_job_id(call_id: str) -> str:
     return f"invoke:{call_id}"
 
 
+def sweep_lock_key(kind: str) -> str:
+    """Held (a short TTL) by the one replica of a worker kind that runs this round's sweep."""
+    return f"{PREFIX}:sweep:{kind}"
+
+
 def idempotency_key(scope: str, key: str) -> str:
     """Marks that work identified by ``key`` was already created within ``scope``."""
     return f"{PREFIX}:idem:{scope}:{key}"
@@ -142,7 +147,7 @@ def heartbeats_index(service: str) -> str:
     return f"{PREFIX}:heartbeats:{service}"
 
 
-SANDBOX_PROBE = f"{PREFIX}:sandbox:probe"  # JSON, with a TTL: the tool forge's last sandbox probe (shared.status)
+SANDBOX_PROBE = f"{PREFIX}:sandbox:probe"  # hash forge instance -> its last sandbox probe, JSON (shared.status)
 
 # --- codex (step 2) -----------------------------------------------------------------------------
 CODEX = f"{PREFIX}:codex"  # hash: text, version, updated_at

@@ -76,7 +76,7 @@ _fine_tune_lock = threading.Lock()
 _served: dict[int, int] = {}  # requested port -> bound port, once served in this process
 
 
-def serve_metrics(port: int | None, addr: str = "0.0.0.0") -> int | None:
+def serve_metrics(port: int | None, addr: str = "127.0.0.1") -> int | None:
     """Serve this process's metrics on ``http://addr:port/metrics`` from a daemon thread.
 
     ``0`` or ``None``: not served. Returns the port, or ``None`` when not served; a port already

@@ -59,5 +59,5 @@ def main(settings: BaseServiceSettings, serve: Serve) -> None:
     """Process entry point: configure logging, serve the metrics (``BATOS_METRICS_PORT``), run
     ``serve`` until a signal."""
     configure_logging(settings.log_level, settings.log_json, settings.service_name)
-    serve_metrics(settings.metrics_port)
+    serve_metrics(settings.metrics_port, settings.metrics_addr)
     asyncio.run(run_until_signalled(serve, settings.queue_job_completion_wait_s, settings))

@@ -32,6 +32,8 @@ class BaseServiceSettings(BaseSettings):
     # A worker or service serves its Prometheus metrics on this port (shared.metrics); 0: not
     # served. The API serves its own on its /metrics route and ignores this.
     metrics_port: int = Field(default=0, ge=0, le=65535)
+    # where the metrics port listens: this host only by default (make run); compose sets 0.0.0.0
+    metrics_addr: str = "127.0.0.1"
 
     ollama_host: str = "http://localhost:11434"
     llm_timeout_s: float = Field(default=120.0, gt=0)

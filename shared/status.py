@@ -65,21 +65,32 @@ class SandboxProbe(BaseModel):
 
 async def publish_sandbox_probe(redis: Redis, problem: str | None, ttl_s: float = SANDBOX_PROBE_TTL_S,
                                 instance: str | None = None) -> SandboxProbe:
-    """Record a probe's outcome (``problem`` None: reachable) for ``ttl_s`` seconds."""
+    """Record this worker's probe (``problem`` None: reachable), good for ``ttl_s`` seconds. Each
+    forge replica has its own field: one on a broken engine is not hidden by a healthy one."""
     probe = SandboxProbe(reachable=problem is None, error=problem, checked_at=time.time(),
                          instance=instance or instance_id())
-    await redis.set(SANDBOX_PROBE, probe.model_dump_json(), ex=max(1, round(ttl_s)))
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(SANDBOX_PROBE, probe.instance, probe.model_dump_json())
+        pipe.expire(SANDBOX_PROBE, max(1, round(ttl_s)))  # all gone when no forge worker probes any more
+        await pipe.execute()
     return probe
 
 
-async def read_sandbox_probe(redis: Redis) -> SandboxProbe | None:
-    raw = await redis.get(SANDBOX_PROBE)
-    if raw is None:
-        return None
-    try:
-        return SandboxProbe.model_validate_json(raw)
-    except ValidationError:
-        return None
+async def read_sandbox_probe(redis: Redis, ttl_s: float = SANDBOX_PROBE_TTL_S) -> SandboxProbe | None:
+    """The probe that speaks for the sandbox: a failing one among the recent ones (the latest), else
+    the latest; ``None`` when no forge worker probed within ``ttl_s``."""
+    recent: list[SandboxProbe] = []
+    for instance, raw in (await redis.hgetall(SANDBOX_PROBE)).items():
+        try:
+            probe = SandboxProbe.model_validate_json(raw)
+        except ValidationError:
+            probe = None
+        if probe is None or probe.checked_at < time.time() - ttl_s:
+            await redis.hdel(SANDBOX_PROBE, instance)  # a replica gone (or garbage): forget it
+            continue
+        recent.append(probe)
+    failing = [probe for probe in recent if not probe.reachable]
+    return max(failing or recent, key=lambda probe: probe.checked_at, default=None)
 
 
 # --- what /v1/status answers ------------------------------------------------------------------------

@@ -73,7 +73,8 @@ def settings(live_redis: RedisServer, fake_ollama: FakeOllama, tmp_path: Path) -
 def api_settings(live_redis: RedisServer, fake_ollama: FakeOllama, tmp_path: Path) -> ApiSettings:
     """The API's settings; its data directory (datasets) is the test's ``tmp_path``."""
     return ApiSettings(redis_url=live_redis.url, ollama_host=fake_ollama.host, environment="test",
-                       api_token=API_TOKEN, api_max_task_chars=2_000, data_dir=str(tmp_path))  # type: ignore[arg-type]
+                       api_token=API_TOKEN, api_max_task_chars=2_000, data_dir=str(tmp_path),
+                       api_health_cache_s=0)  # type: ignore[arg-type]  # each test sees health as it is now
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from services.api import dashboard
 from services.api.auth import BearerAuthMiddleware
 from services.api.body_limit import BodyLimitMiddleware
-from services.api.deps import AppState
+from services.api.deps import AppState, HealthCache
 from services.api.docs import install_docs
 from services.api.errors import add_error_handlers
 from services.api.metrics import MetricsMiddleware
@@ -44,6 +44,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             tasks=TaskStore(redis),
             personas=PersonaRegistry.from_settings(redis, settings),
             llm=LLMClient(settings.ollama_host, timeout_s=HEALTH_LLM_TIMEOUT_S),
+            health=HealthCache(settings.api_health_cache_s),
         )
         try:
             yield

@@ -75,7 +75,7 @@ def install_docs(app: FastAPI) -> None:
             swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js", swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS_URL}/favicon.png", oauth2_redirect_url=None,
             # keep the token across reloads; no call to the online validator
-            swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None})
+            swagger_ui_parameters={"validatorUrl": None})  # the token is not kept beyond the page
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:

@@ -7,6 +7,7 @@ import time
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 REQUESTS = Counter("batos_api_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("batos_api_request_seconds", "HTTP request latency", ["method", "route"],
                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
@@ -36,5 +37,6 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
-            REQUESTS.labels(scope["method"], template, str(status_code)).inc()
-            LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
+            method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"  # clients choose it
+            REQUESTS.labels(method, template, str(status_code)).inc()
+            LATENCY.labels(method, template).observe(time.perf_counter() - started)

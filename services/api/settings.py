@@ -22,6 +22,7 @@ class ApiSettings(BaseServiceSettings):
     api_max_head_bytes: int = Field(default=65_536, ge=4_096)
     api_head_timeout_s: float = Field(default=10.0, gt=0)
     api_body_timeout_s: float = Field(default=30.0, gt=0, description="each body part within this, or 408")
+    api_health_cache_s: float = Field(default=1.0, ge=0, description="/healthz reuses its last report this long")
     api_keep_alive_s: int = Field(default=5, ge=1, description="idle time after a response before closing")
     api_limit_concurrency: int = Field(default=1_000, ge=1, description="connections or requests; then 503")
 

@@ -9,7 +9,7 @@ own tooling alike::
         jobs=lambda s: [JobSpec(answer_task, JOB_ANSWER_TASK, timeout_s=s.cognition_task_timeout_s,
                                 max_tries=s.cognition_llm_tries + 3, log_ids={"task_id": "task_id"})],
         max_jobs=lambda s: s.cognition_max_jobs,
-        startup=startup, shutdown=shutdown, sweep=Sweep(sweep_abandoned_tasks, second=0),
+        startup=startup, shutdown=shutdown, sweep=Sweep(sweep_abandoned_tasks),
     )
     WorkerSettings = WORKER.arq_settings()  # `arq --check workers.cognition.worker.WorkerSettings`
 
@@ -19,23 +19,24 @@ own tooling alike::
 What every kind gets without writing it: the shared queue options (JSON on the wire, wake-ups,
 leased claims, its queue's gauges; ``shared.queues.worker``), the job hooks (``shared.queues.hooks``:
 ids on every log line, timing and job metrics, Redis-lost retries), the metrics endpoint
-(``shared.metrics.serve_metrics``) and the sweep of records whose job arq dropped, as an arq
-cron job run once per tick across the kind's replicas.
+(``shared.metrics.serve_metrics``) and the sweep of records whose job arq dropped, run once a
+round across the kind's replicas, beside the jobs (``shared.queues.sweeps``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
-from arq.cron import cron
 from arq.typing import WorkerCoroutine
 from arq.worker import func
 
 from shared.logs import configure_logging
 from shared.metrics import serve_metrics
 from shared.queues.hooks import JobFunction, observed
+from shared.queues.sweeps import sweep_forever
 from shared.queues.worker import WakeableWorker, env_redis_settings, worker_options
 from shared.settings import BaseServiceSettings
 
@@ -61,7 +62,7 @@ class Sweep:
     """Fails the records whose job arq dropped (the worker died on every try); returns how many."""
 
     function: Callable[[dict[str, Any]], Awaitable[int]]
-    second: int = 0  # when in each minute it runs (once across all replicas)
+    every_s: float = 60.0  # one round per interval across all replicas (shared.queues.sweeps)
 
 
 @dataclass(frozen=True)
@@ -83,20 +84,28 @@ class WorkerKind(Generic[S]):
         functions = [func(cast(WorkerCoroutine, observed(self.name, spec)), name=spec.name, timeout=spec.timeout_s,
                           max_tries=spec.max_tries, keep_result=spec.keep_result_s)
                      for spec in self.jobs(settings)]
-        crons = []
-        if self.sweep is not None:
-            sweep = JobSpec(self.sweep.function, self.sweep.function.__name__, timeout_s=300, max_tries=1)
-            coroutine = cast(WorkerCoroutine, observed(self.name, sweep))
-            crons.append(cron(coroutine, name=sweep.name, second={self.sweep.second}, unique=True))
         return {
             **worker_options(settings, self.queue),
             "functions": functions,
-            "cron_jobs": crons,
-            "on_startup": self.startup,
-            "on_shutdown": self.shutdown,
+            "on_startup": self._start,
+            "on_shutdown": self._stop,
             "ctx": {**(ctx or {}), "settings": settings},
             "max_jobs": self.max_jobs(settings),
         }
+
+    async def _start(self, ctx: dict[str, Any]) -> None:
+        if self.startup is not None:
+            await self.startup(ctx)
+        if self.sweep is not None:  # after start-up: the sweep uses what it made
+            ctx["sweeper"] = asyncio.create_task(sweep_forever(self.name, self.sweep, ctx))
+
+    async def _stop(self, ctx: dict[str, Any]) -> None:
+        sweeper = ctx.pop("sweeper", None)
+        if sweeper is not None:
+            sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
+        if self.shutdown is not None:
+            await self.shutdown(ctx)
 
     def arq_settings(self) -> type:
         """A ``WorkerSettings`` class for arq's tooling (``arq --check``, the container health
@@ -113,5 +122,5 @@ class WorkerKind(Generic[S]):
         (``BATOS_METRICS_PORT``), the worker until a signal."""
         settings = self.settings_class()
         configure_logging(settings.log_level, settings.log_json, settings.service_name)
-        serve_metrics(settings.metrics_port)
+        serve_metrics(settings.metrics_port, settings.metrics_addr)
         WakeableWorker(**self.worker_kwargs(settings, ctx)).run()

@@ -128,6 +128,10 @@ class ForgeJobStore:
                 pipe.zrem(FORGE_JOBS_RUNNING, job_id)
             await pipe.execute()
 
+    async def forget_running(self, job_id: str) -> None:
+        """Drop a stale id from the running index (the sweep, for records no longer running)."""
+        await self._redis.zrem(FORGE_JOBS_RUNNING, job_id)
+
     async def running(self, limit: int = 500) -> list[str]:
         """Ids of jobs whose record says ``running``, longest first."""
         return [i.decode() if isinstance(i, bytes) else str(i)

@@ -16,6 +16,7 @@ from shared.settings import BaseServiceSettings
 from shared.status import (
     SANDBOX_PROBE_TTL_S,
     Overall,
+    SandboxProbe,
     SystemStatus,
     publish_sandbox_probe,
     queue_statuses,
@@ -116,5 +117,22 @@ async def test_the_sandbox_probe_lives_for_its_ttl(redis) -> None:
     probe = await publish_sandbox_probe(redis, "Docker engine unreachable: refused", instance="h:1")
     assert 0 < await redis.ttl(SANDBOX_PROBE) <= SANDBOX_PROBE_TTL_S
     assert await read_sandbox_probe(redis) == probe and probe.instance == "h:1" and not probe.reachable
-    await redis.set(SANDBOX_PROBE, b"not json")
-    assert await read_sandbox_probe(redis) is None
+    await redis.delete(SANDBOX_PROBE)
+    await redis.hset(SANDBOX_PROBE, "h:9", b"not json")
+    assert await read_sandbox_probe(redis) is None and not await redis.hexists(SANDBOX_PROBE, "h:9")
+
+
+async def test_one_forge_replica_on_a_broken_engine_is_not_hidden_by_a_healthy_one(
+        redis, fake_ollama: FakeOllama) -> None:
+    broken = await publish_sandbox_probe(redis, "Docker engine unreachable: refused", instance="host-a:1")
+    healthy = await publish_sandbox_probe(redis, None, instance="host-b:2")  # the later one
+    assert await read_sandbox_probe(redis) == broken  # any recent failure speaks for the sandbox
+    report = await status_of(redis, fake_ollama.host)
+    assert report.sandbox.reachable is False and any("sandbox unreachable" in r for r in report.reasons)
+    await publish_sandbox_probe(redis, None, instance="host-a:1")  # repaired
+    assert (await read_sandbox_probe(redis)).reachable and healthy.reachable
+    stale = SandboxProbe(reachable=False, error="old", checked_at=time.time() - 2 * SANDBOX_PROBE_TTL_S,
+                         instance="host-c:3")
+    await redis.hset(SANDBOX_PROBE, stale.instance, stale.model_dump_json())  # a replica gone long ago
+    assert (await read_sandbox_probe(redis)).reachable
+    assert not await redis.hexists(SANDBOX_PROBE, "host-c:3")

@@ -2,7 +2,7 @@
 
 arq runs a job again when the worker running it died, up to ``max_tries``; after that it drops
 the job without calling our code, so the task record would say ``running`` for ever. This
-sweep, an arq cron job (one run per tick across all cognition workers), finds such records:
+sweep (``shared.queues.sweeps``: one run per round across all cognition workers) finds such records:
 status ``running``, and neither the arq job nor its in-progress key exists. Since the job
 function writes the final record before arq deletes the job, such a task can never finish; it is
 marked failed with the reason and ``task_failed`` is published.

@@ -74,6 +74,6 @@ def jobs(settings: CognitionSettings) -> list[JobSpec]:
 WORKER = WorkerKind(
     name="cognition", queue=QUEUE_COGNITION, settings_class=CognitionSettings, jobs=jobs,
     max_jobs=lambda settings: settings.cognition_max_jobs,
-    startup=startup, shutdown=shutdown, sweep=Sweep(sweep_abandoned_tasks, second=0),
+    startup=startup, shutdown=shutdown, sweep=Sweep(sweep_abandoned_tasks),
 )
 WorkerSettings = WORKER.arq_settings()  # `arq --check workers.cognition.worker.WorkerSettings` (health check)

@@ -30,6 +30,7 @@ from shared.keys import EventType
 from shared.llm import LLMClient, persona_context
 from shared.metrics import record_fine_tune
 from shared.personas import PersonaRegistry
+from shared.queues.retry import REDIS_LOST
 from shared.stores.fine_tunes import (
     FineTunePhase,
     FineTuneRecord,
@@ -95,6 +96,8 @@ class FineTuner:
                 return await self._gate_and_swap(record, job, tag)
         except asyncio.CancelledError:
             raise  # shutdown: arq runs the job again; the record says where it stopped
+        except REDIS_LOST:
+            raise  # nothing can be recorded: the job hook has it run again (a finished adapter is reused)
         except Exception as exc:  # every failure ends in a failed record and event
             reason = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
             await swap.fail(self.store, self.bus, record, f"{stage}: {reason}")

@@ -2,7 +2,7 @@
 
 A worker killed mid-job has its job run again by arq, up to ``fine_tune_max_tries``; after that
 arq drops the job without calling our code and the record would stay ``training`` for ever.
-This sweep (an arq cron job, one run per tick across fine-tune workers) fails such records:
+This sweep (``shared.queues.sweeps``: one run per round across fine-tune workers) fails such records:
 not terminal, their job id known, and neither the arq job nor its in-progress key exists. The
 persona keeps its model and the dataset version stays re-runnable (``POST /v1/fine-tunes``).
 """

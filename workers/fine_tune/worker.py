@@ -67,6 +67,6 @@ def jobs(settings: FineTuneSettings) -> list[JobSpec]:
 WORKER = WorkerKind(
     name="fine_tune", queue=QUEUE_FINE_TUNE, settings_class=FineTuneSettings, jobs=jobs,
     max_jobs=lambda _settings: 1,  # one GPU
-    startup=startup, shutdown=shutdown, sweep=Sweep(sweep_abandoned_fine_tunes, second=30),
+    startup=startup, shutdown=shutdown, sweep=Sweep(sweep_abandoned_fine_tunes),
 )
 WorkerSettings = WORKER.arq_settings()  # `arq --check workers.fine_tune.worker.WorkerSettings` (health check)

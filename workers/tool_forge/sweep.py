@@ -1,7 +1,7 @@
 """Fail forge jobs whose arq job is gone while their record still says ``running``.
 
 As for tasks (``workers/cognition/sweep.py``): arq re-runs the job of a worker that died, up to
-its tries, then drops it without calling our code. This sweep (an arq cron job, one run per tick
+its tries, then drops it without calling our code. This sweep (``shared.queues.sweeps``, one run per round
 across forge workers) fails such records, running with neither their arq job nor its
 in-progress key left, and announces ``tool_forge_failed``.
 """
@@ -27,8 +27,10 @@ async def fail_abandoned_forge_jobs(redis: ArqRedis, forge: ToolForge, batch: in
         try:
             job = await forge.jobs.get(job_id)
         except NotFound:
+            await forge.jobs.forget_running(job_id)  # its record expired or was deleted
             continue
         if job.status is not RunStatus.RUNNING or job.queue_job_id is None:
+            await forge.jobs.forget_running(job_id)  # stale index entry: nothing to sweep
             continue
         if await job_in_flight(redis, job.queue_job_id):
             continue

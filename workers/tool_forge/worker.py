@@ -134,6 +134,6 @@ async def sweep_abandoned_forge_jobs(ctx: dict[str, Any]) -> int:
 WORKER = WorkerKind(
     name="tool_forge", queue=QUEUE_TOOL_FORGE, settings_class=ToolForgeSettings, jobs=jobs,
     max_jobs=lambda settings: settings.forge_max_jobs + settings.forge_max_invocations,
-    startup=startup, shutdown=shutdown, sweep=Sweep(sweep_abandoned_forge_jobs, second=15),
+    startup=startup, shutdown=shutdown, sweep=Sweep(sweep_abandoned_forge_jobs),
 )
 WorkerSettings = WORKER.arq_settings()  # `arq --check workers.tool_forge.worker.WorkerSettings` (health check)

@@ -20,6 +20,10 @@ STATIC_PREFIX = "/dashboard/"
 # the files the page loads, and nothing else: no path from the request ever reaches the disk
 ASSETS = {"app.js": "text/javascript", "charts.js": "text/javascript", "style.css": "text/css"}
 NO_CACHE = {"Cache-Control": "no-cache"}
+# The page loads only its own files and talks only to this API; it is never framed.
+PAGE_HEADERS = {**NO_CACHE, "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+                "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 page_router = APIRouter(include_in_schema=False)
 data_router = APIRouter(prefix="/v1/dashboard", tags=["dashboard"])
@@ -27,7 +31,7 @@ data_router = APIRouter(prefix="/v1/dashboard", tags=["dashboard"])
 
 @page_router.get("/", response_class=HTMLResponse)
 async def index() -> FileResponse:
-    return FileResponse(STATIC / "index.html", media_type="text/html", headers=NO_CACHE)
+    return FileResponse(STATIC / "index.html", media_type="text/html", headers=PAGE_HEADERS)
 
 
 @page_router.get(STATIC_PREFIX + "{name}")

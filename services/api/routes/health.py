@@ -64,7 +64,7 @@ class Health(BaseModel):
                 "text/plain": {**TEXT["text/plain"], "example": "Service Unavailable"}}}})
 async def healthz(state: State) -> JSONResponse:
     """``ok``, ``degraded`` (200) or ``down`` (503), with the reasons. No token needed."""
-    report = await system_status(state.redis, state.llm)
+    report = await state.health.get(lambda: system_status(state.redis, state.llm))  # at most one a second
     body = Health(status=report.status, reasons=report.reasons, redis=report.redis,
                   llm="ok" if report.llm.reachable else f"unreachable: {report.llm.error}")
     code = status.HTTP_503_SERVICE_UNAVAILABLE if report.status == Overall.DOWN else status.HTTP_200_OK

@@ -17,6 +17,8 @@ async def test_the_page_and_its_files_are_public_and_local(api: httpx.AsyncClien
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         links = re.findall(r'(?:src|href)="([^"]+)"', page.text)
         assert links and all(link.startswith("/dashboard/") for link in links)  # nothing from a CDN
+        csp = page.headers["content-security-policy"]  # the browser refuses anything but this origin
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp, csp
         for name, media_type in ASSETS.items():
             answer = await anonymous.get(f"/dashboard/{name}")
             assert answer.status_code == 200 and answer.headers["content-type"].startswith(media_type), name

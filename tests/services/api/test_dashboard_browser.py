@@ -175,8 +175,7 @@ async def test_the_dashboard_in_a_browser(redis, live_redis, fake_ollama: FakeOl
             await row.locator(".badge.succeeded").wait_for()
             assert "entropy measures how spread out energy is" in await row.locator(".answer").inner_text()
             assert (await row.locator(".dissonance").inner_text()).startswith("0.35")
-            await page.wait_for_function(
-                "document.querySelector('svg.dissonance-chart').dataset.n === '4'", timeout=WAIT_MS)
+            await page.locator('svg.dissonance-chart[data-n="4"]').wait_for(timeout=WAIT_MS)
             await page.wait_for_selector('#events li[data-type="task_completed"]')
 
             # an API error is one clear line, and the page goes on
@@ -195,9 +194,9 @@ async def test_the_dashboard_in_a_browser(redis, live_redis, fake_ollama: FakeOl
             await EventBus(redis, source="fine_tune").publish(EventType.FINE_TUNE_PROGRESS, FineTuneProgress(
                 fine_tune_id=ids["running"], persona="ROBIN", step=9, max_steps=20, loss=1.2, learning_rate=1e-4,
                 eta_s=25.0))
-            await page.wait_for_function(
-                f"""document.querySelector('[data-fine-tune-id="{ids["running"]}"] svg.loss-curve')
-                    .dataset.n === '9'""", timeout=WAIT_MS)
+            # (selectors, not wait_for_function: the page's CSP forbids evaluating strings)
+            await page.locator(f'[data-fine-tune-id="{ids["running"]}"] svg.loss-curve[data-n="9"]').wait_for(
+                timeout=WAIT_MS)
             assert await curve_points(page, ids["running"]) == 9
 
             # curation acceptance per dataset version: v1 4 of 6, v2 1 of 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from services.api.app import create_app
@@ -66,3 +68,22 @@ async def test_healthz_is_degraded_while_the_llm_server_is_down(api_settings, re
     body = degraded.json()
     assert body["status"] == "degraded" and body["llm"].startswith("unreachable: Ollama at " + nobody)
     assert body["reasons"] == ["llm " + body["llm"]]
+
+
+async def test_healthz_reuses_its_report_for_a_second_under_a_flood(api_settings, redis) -> None:
+    """No token is needed, so a flood must not cost one LLM ping and Redis reads per call."""
+    from services.api.deps import HealthCache
+
+    calls = 0
+
+    async def report() -> int:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)
+        return calls
+
+    cache = HealthCache(ttl_s=1.0)
+    answers = await asyncio.gather(*(cache.get(report) for _ in range(200)))
+    assert calls == 1 and set(answers) == {1}  # 200 concurrent callers, one report
+    await asyncio.sleep(1.05)
+    assert await cache.get(report) == 2  # a second later, a fresh one

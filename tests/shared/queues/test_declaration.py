@@ -6,6 +6,7 @@ import asyncio
 import functools
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,17 @@ async def always_lost(ctx: dict[str, Any], item_id: str) -> str:
     raise RedisConnectionError("gone for good")
 
 
+sweeps: list[float] = []
+
+
 async def sweep_nothing(ctx: dict[str, Any]) -> int:
+    sweeps.append(time.monotonic())
     return 0
+
+
+async def slow(ctx: dict[str, Any], item_id: str) -> str:
+    await asyncio.sleep(30)
+    return item_id
 
 
 def declared(settings_class: type[BaseServiceSettings] = BaseServiceSettings) -> WorkerKind[BaseServiceSettings]:
@@ -44,8 +54,9 @@ def declared(settings_class: type[BaseServiceSettings] = BaseServiceSettings) ->
         name="test", queue=QUEUE, settings_class=settings_class,
         jobs=lambda s: [JobSpec(flaky, "flaky", timeout_s=10, max_tries=3, retry_delay_s=0.01,
                                 log_ids={"item_id": "item"}),
-                        JobSpec(always_lost, "always_lost", timeout_s=10, max_tries=2, retry_delay_s=0.01)],
-        max_jobs=lambda s: 4, sweep=Sweep(sweep_nothing, second=7),
+                        JobSpec(always_lost, "always_lost", timeout_s=10, max_tries=2, retry_delay_s=0.01),
+                        JobSpec(slow, "slow", timeout_s=60, max_tries=1)],
+        max_jobs=lambda s: 4, sweep=Sweep(sweep_nothing, every_s=0.2),
     )
 
 
@@ -87,15 +98,33 @@ async def test_redis_loss_on_the_last_try_fails_the_job(redis, settings: BaseSer
     assert info is not None and info.success is False and "gone for good" in str(info.result)
 
 
-def test_the_declaration_gives_arq_its_options_and_the_sweep_as_a_unique_cron(
-        settings: BaseServiceSettings) -> None:
+def test_the_declaration_gives_arq_its_options(settings: BaseServiceSettings) -> None:
     kwargs = declared().worker_kwargs(settings, {"extra": 1})
     assert kwargs["queue_name"] == QUEUE and kwargs["max_jobs"] == 4
     assert kwargs["ctx"] == {"extra": 1, "settings": settings}
-    assert [f.name for f in kwargs["functions"]] == ["flaky", "always_lost"]
-    assert [(f.max_tries, f.timeout_s) for f in kwargs["functions"]] == [(3, 10), (2, 10)]
-    (sweep,) = kwargs["cron_jobs"]
-    assert (sweep.name, sweep.second, sweep.unique) == ("sweep_nothing", {7}, True)
+    assert [f.name for f in kwargs["functions"]] == ["flaky", "always_lost", "slow"]
+    assert [(f.max_tries, f.timeout_s) for f in kwargs["functions"]] == [(3, 10), (2, 10), (1, 60)]
+    assert "cron_jobs" not in kwargs  # the sweep is no job: it must not wait behind busy slots
+
+
+async def test_the_sweep_runs_once_a_round_across_replicas_beside_busy_slots(
+        redis, settings: BaseServiceSettings) -> None:
+    """Two replicas, every slot of both busy with a long job: the sweep still runs, one replica per round."""
+    sweeps.clear()
+    workers = [WakeableWorker(**{**declared().worker_kwargs(settings), "max_jobs": 1, "handle_signals": False})
+               for _ in range(2)]
+    for n in range(2):
+        await enqueue(redis, QUEUE, "slow", f"busy-{n}", idempotency_key=f"busy-{n}")
+    running = [asyncio.create_task(w.main()) for w in workers]
+    try:
+        await asyncio.sleep(2.1)  # ~10 rounds of 0.2 s
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        for worker in workers:
+            await worker.close()
+    assert 3 <= len(sweeps) <= 11, sweeps  # about one a round (~10), not one per replica per round (~20)
 
 
 async def test_arq_check_reads_the_generated_worker_settings(redis, settings: BaseServiceSettings) -> None:
