@@ -111,6 +111,17 @@ class Run:
                                             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                             start_new_session=True)
 
+    def kill_everything(self, started: set[int]) -> None:
+        """After the test, whatever happened: SIGKILL supervisord and every process it started."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+        for pid in started | descendants(self.process.pid):
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        self.http.close()
+
     def status(self) -> dict[str, tuple[str, int | None]]:
         """``supervisorctl status``, as the operator runs it: name -> (state, pid)."""
         result = subprocess.run(
@@ -222,13 +233,7 @@ def test_make_run_restarts_and_stops(tmp_path: Path, redis_url: str, fake: FakeO
         assert not left, f"left running after Ctrl-C: {left}\n{run.output()}"
         assert not run.socket.exists() or not run.running()
     finally:
-        if run.process.poll() is None:
-            os.killpg(supervisord, signal.SIGKILL)
-            run.process.wait(10)
-        for pid in started | descendants(supervisord):
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        run.http.close()
+        run.kill_everything(started)
 
 
 def test_make_run_starts_the_redis_it_needs_and_stops_it_on_ctrl_c(tmp_path: Path, fake: FakeOllama) -> None:
@@ -261,10 +266,4 @@ def test_make_run_starts_the_redis_it_needs_and_stops_it_on_ctrl_c(tmp_path: Pat
         assert ping.stdout.strip() != "PONG", "the Redis make run started is still answering"
         assert (run.var / "redis" / "appendonlydir").is_dir()  # its data stays for the next run
     finally:
-        if run.process.poll() is None:
-            os.killpg(supervisord, signal.SIGKILL)
-            run.process.wait(10)
-        for pid in started | descendants(supervisord):
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        run.http.close()
+        run.kill_everything(started)
