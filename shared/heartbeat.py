@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from shared.keys import heartbeat_key, heartbeats_index
+from shared.redis_values import as_text
 from shared.settings import BaseServiceSettings
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ async def alive_instances(redis: Redis, service: str, now: float | None = None) 
     """The instances of ``service`` whose beat has not expired (``now``: Redis time, read if omitted)."""
     now = await redis_now(redis) if now is None else now
     members = await redis.zrangebyscore(heartbeats_index(service), now, "+inf")
-    return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+    return sorted(as_text(m) for m in members)
 
 
 async def alive_counts(redis: Redis, services: list[str]) -> dict[str, int]:

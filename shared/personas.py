@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from shared.errors import Conflict, NotFound
 from shared.keys import persona_key
+from shared.redis_values import as_text
 from shared.settings import BaseServiceSettings
 
 PERSONA_NAMES = ("BRICK", "ROBIN", "ALFRED")
@@ -136,7 +137,7 @@ class PersonaRegistry:
             keys=[persona_key(persona.name)],
             args=[new_model, expected_current or "", persona.default_model, time.time()],
         )
-        previous = previous.decode() if isinstance(previous, bytes) else str(previous)
+        previous = as_text(previous)
         if not done:
             raise Conflict(f"{persona.name} is on {previous}, not {expected_current}; swap refused")
         return previous

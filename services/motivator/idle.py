@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from services.motivator.goals import proactive
 from services.motivator.submit import GoalSubmitter
 from shared.keys import LAST_ACTIVITY, MOTIVATOR_PROACTIVE_COUNTER, QUEUE_COGNITION
+from shared.redis_values import as_text
 from shared.stores.tasks import TaskRecord
 
 log = structlog.get_logger(__name__)
@@ -47,7 +48,7 @@ class IdleTrigger:
         if raw is None:
             await self.prime()
             return None
-        since = raw.decode() if isinstance(raw, bytes) else str(raw)
+        since = as_text(raw)
         if queued or self._clock() - float(since) < self._idle_after_s:
             return None
         period = (since, int(self._clock() // 3600))

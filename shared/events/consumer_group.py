@@ -36,6 +36,7 @@ from redis.exceptions import ResponseError
 
 from shared.events.live import RECONNECT_ERRORS
 from shared.events.presence import GroupPresence
+from shared.redis_values import as_text
 
 log = structlog.get_logger(__name__)
 
@@ -52,9 +53,6 @@ def group_lost(exc: ResponseError) -> bool:
     """Whether Redis refused a group command because the group or its stream no longer exists."""
     return any(mark in str(exc) for mark in _GROUP_LOST)
 
-
-def _text(raw: Any) -> str:
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
 class GroupMember:
@@ -112,7 +110,7 @@ class GroupMember:
         async def read() -> list[Entry]:
             reply = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: ">"}, count=count,
                                                 block=block_ms)
-            return [(_text(i), f) for _s, entries in reply or [] for i, f in entries if f]
+            return [(as_text(i), f) for _s, entries in reply or [] for i, f in entries if f]
 
         return await self._guarded(read, [])
 
@@ -129,7 +127,7 @@ class GroupMember:
                 entries = await self._keep_present(raw)
                 if entries:
                     return entries
-                start = _text(raw[-1][0])  # a page of trimmed entries only: read on past it
+                start = as_text(raw[-1][0])  # a page of trimmed entries only: read on past it
 
         return await self._guarded(read, [])
 
@@ -139,7 +137,7 @@ class GroupMember:
         """Up to ``count`` entries that dead members (no presence) held, now this member's;
         dead members holding nothing are removed from the group."""
         async def take() -> list[Entry]:
-            return [(_text(i), f) for i, f in await self.presence.take_over_dead(count)]
+            return [(as_text(i), f) for i, f in await self.presence.take_over_dead(count)]
 
         return await self._guarded(take, [])
 
@@ -152,7 +150,7 @@ class GroupMember:
         async def claim() -> list[Entry]:
             reply = await self.redis.xautoclaim(self.stream, self.group, self.consumer, min_idle_time=min_idle_ms,
                                                 start_id=self._claim_cursor, count=count)
-            self._claim_cursor = _text(reply[0])
+            self._claim_cursor = as_text(reply[0])
             entries = await self._keep_present(reply[1])
             if len(reply) > 2 and reply[2]:  # Redis 7: ids whose entries were trimmed from the stream
                 await self.redis.xack(self.stream, self.group, *reply[2])
@@ -196,7 +194,7 @@ class GroupMember:
     async def backlog(self) -> dict[str, int]:
         """Pending (delivered, unacknowledged) and lag (not yet delivered) for the group."""
         for group in await self.redis.xinfo_groups(self.stream):
-            if _text(group["name"]) == self.group:
+            if as_text(group["name"]) == self.group:
                 return {"pending": int(group["pending"]), "lag": int(group.get("lag") or 0)}
         return {"pending": 0, "lag": 0}
 
@@ -207,7 +205,7 @@ class GroupMember:
         entries: list[Entry] = []
         gone: list[Any] = []
         for entry_id, fields in raw:
-            (entries.append((_text(entry_id), fields)) if fields else gone.append(entry_id))
+            (entries.append((as_text(entry_id), fields)) if fields else gone.append(entry_id))
         if gone:
             await self.redis.xack(self.stream, self.group, *gone)
         return entries

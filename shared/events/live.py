@@ -17,6 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.events.envelope import Envelope
 from shared.keys import event_channel
+from shared.redis_values import as_text
 
 log = structlog.get_logger(__name__)
 
@@ -69,7 +70,7 @@ class LiveSubscriber:
 
     async def _dispatch(self, channels: dict[str, str], message: dict[str, object]) -> None:
         channel = message.get("channel")
-        name = channel.decode() if isinstance(channel, bytes) else str(channel)
+        name = as_text(channel)
         event_type = channels.get(name)
         if event_type is None or message.get("type") != "message":
             return

@@ -17,6 +17,7 @@ import structlog
 from redis.asyncio import Redis
 
 from shared.keys import consumer_presence_key
+from shared.redis_values import as_text
 
 log = structlog.get_logger(__name__)
 
@@ -25,9 +26,6 @@ Entry = tuple[Any, dict[Any, Any]]
 # once do not take the entries from each other.
 TAKE_OVER_MIN_IDLE_MS = 1_000
 
-
-def _text(raw: Any) -> str:
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
 class GroupPresence:
@@ -55,7 +53,7 @@ class GroupPresence:
         """Claim up to ``count`` entries that dead members held; remove dead members holding nothing."""
         taken: list[Entry] = []
         for member in await self._redis.xinfo_consumers(self._stream, self._group):
-            name = _text(member["name"])
+            name = as_text(member["name"])
             if name == self.consumer or int(member.get("idle") or 0) < self._ttl_ms:
                 continue  # us, or active within a TTL (it may not have written its presence yet)
             if await self._redis.exists(self._key(name)):
@@ -79,7 +77,7 @@ class GroupPresence:
                                            min_idle_time=TAKE_OVER_MIN_IDLE_MS, message_ids=ids)
         entries, gone = [], []
         for entry_id, fields in claimed:
-            (entries.append((_text(entry_id), fields)) if fields else gone.append(entry_id))
+            (entries.append((as_text(entry_id), fields)) if fields else gone.append(entry_id))
         if gone:  # trimmed from the stream meanwhile: nothing left to do for them
             await self._redis.xack(self._stream, self._group, *gone)
         log.info("took over a dead consumer's entries", stream=self._stream, group=self._group,
@@ -90,5 +88,5 @@ class GroupPresence:
         """On a clean stop: gone from the group if holding nothing, else free for others at once."""
         await self._redis.delete(self._key(self.consumer))
         for member in await self._redis.xinfo_consumers(self._stream, self._group):
-            if _text(member["name"]) == self.consumer and int(member.get("pending") or 0) == 0:
+            if as_text(member["name"]) == self.consumer and int(member.get("pending") or 0) == 0:
                 await self._redis.xgroup_delconsumer(self._stream, self._group, self.consumer)

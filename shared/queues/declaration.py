@@ -97,7 +97,10 @@ class WorkerKind(Generic[S]):
         if self.startup is not None:
             await self.startup(ctx)
         if self.sweep is not None:  # after start-up: the sweep uses what it made
-            ctx["sweeper"] = asyncio.create_task(sweep_forever(self.name, self.sweep, ctx))
+            sweep = JobSpec(self.sweep.function, self.sweep.function.__name__, timeout_s=self.sweep.every_s,
+                            max_tries=1)
+            run = observed(self.name, sweep)
+            ctx["sweeper"] = asyncio.create_task(sweep_forever(self.name, run, self.sweep.every_s, ctx))
 
     async def _stop(self, ctx: dict[str, Any]) -> None:
         sweeper = ctx.pop("sweeper", None)

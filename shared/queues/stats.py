@@ -20,6 +20,8 @@ from typing import Any
 from arq.constants import in_progress_key_prefix
 from redis.asyncio import Redis
 
+from shared.redis_values import as_text
+
 LOOK_AHEAD = 100  # due jobs examined per queue for the oldest unclaimed one (more than run at once)
 
 
@@ -30,9 +32,6 @@ class QueueStat:
     running: int  # due jobs a worker holds (among the first LOOK_AHEAD due)
     oldest_age_s: float  # how long the oldest due, unclaimed job has waited since it was due; 0.0: none
 
-
-def _text(raw: Any) -> str:
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
 async def queue_stats(redis: Redis, queues: Sequence[str], *, now_ms: int | None = None) -> list[QueueStat]:
@@ -46,7 +45,7 @@ async def queue_stats(redis: Redis, queues: Sequence[str], *, now_ms: int | None
             pipe.zrangebyscore(queue, min=float("-inf"), max=now, start=0, num=LOOK_AHEAD, withscores=True)
         read = await pipe.execute()
     depths = [int(d) for d in read[0::2]]
-    due: list[list[tuple[str, float]]] = [[(_text(job_id), float(score)) for job_id, score in rows]
+    due: list[list[tuple[str, float]]] = [[(as_text(job_id), float(score)) for job_id, score in rows]
                                           for rows in read[1::2]]
     claimed: list[Any] = []
     if any(due):

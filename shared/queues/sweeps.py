@@ -12,31 +12,26 @@ next round: it never stops the worker.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
 from shared.keys import sweep_lock_key
-from shared.queues.hooks import observed
-
-if TYPE_CHECKING:
-    from shared.queues.declaration import Sweep
+from shared.queues.hooks import JobFunction
 
 log = structlog.get_logger(__name__)
 
 
-async def sweep_forever(kind: str, sweep: Sweep, ctx: dict[str, Any]) -> None:
-    """Sweep every ``sweep.every_s`` while this replica holds the round's lock; until cancelled."""
-    from shared.queues.declaration import JobSpec  # the module that declares Sweep imports this one
-
-    name = sweep.function.__name__
-    run = observed(kind, JobSpec(sweep.function, name, timeout_s=sweep.every_s, max_tries=1))
-    lock_ms = max(1, int(sweep.every_s * 900))  # 90 % of a round: released before the next one
+async def sweep_forever(kind: str, run: JobFunction, every_s: float, ctx: dict[str, Any]) -> None:
+    """Call ``run(ctx)`` (the sweep, in the job hooks) every ``every_s`` while this replica holds the
+    round's lock; until cancelled."""
+    name = getattr(run, "__name__", "sweep")
+    lock_ms = max(1, int(every_s * 900))  # 90 % of a round: released before the next one
     while True:
-        await asyncio.sleep(sweep.every_s)
+        await asyncio.sleep(every_s)
         try:
             if await ctx["redis"].set(sweep_lock_key(kind), b"1", nx=True, px=lock_ms):
-                await asyncio.wait_for(run({**ctx, "job_id": f"sweep:{kind}", "job_try": 1}), sweep.every_s)
+                await asyncio.wait_for(run({**ctx, "job_id": f"sweep:{kind}", "job_try": 1}), every_s)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # logged by the hook too; the next round tries again

@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 
 from shared.errors import Conflict, NotFound
 from shared.keys import CODEX, CODEX_PROPOSAL_TEXTS, CODEX_PROPOSALS, codex_proposal_key
+from shared.redis_values import as_text
 
 DEFAULT_CODEX_PATH = Path(__file__).resolve().parents[2] / "deploy" / "codex.md"
 
@@ -189,7 +190,7 @@ class CodexStore:
             args=[pending.id, pending.created_at, fingerprint, codex_proposal_key(""), pending.task_id, *flat])
         if int(outcome) == 1:
             return pending, True
-        return await self.get_proposal(stored_id.decode() if isinstance(stored_id, bytes) else str(stored_id)), False
+        return await self.get_proposal(as_text(stored_id)), False
 
     async def get_proposal(self, proposal_id: str) -> CodexProposal:
         raw = await self._redis.hgetall(codex_proposal_key(proposal_id))
@@ -219,7 +220,7 @@ class CodexStore:
         seed = (await self.get()).text if approve else ""  # seeds the codex before amending it
         done, status = await self._decide(keys=[codex_proposal_key(proposal_id), CODEX],
                                           args=["1" if approve else "0", time.time(), note, seed])
-        status = status.decode() if isinstance(status, bytes) else str(status)
+        status = as_text(status)
         if not done:
             if status == "missing":
                 raise NotFound(f"codex proposal {proposal_id} not found")

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from shared.keys import INTERACTIONS_STREAM
+from shared.redis_values import as_text
 
 
 class Contribution(BaseModel):
@@ -52,7 +53,7 @@ class InteractionLog:
         """Append one interaction; returns its stream entry id."""
         entry_id = await self._redis.xadd(INTERACTIONS_STREAM, {"interaction": interaction.model_dump_json()},
                                           maxlen=self._maxlen, approximate=True)
-        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        return as_text(entry_id)
 
     def append_in(self, interaction: Interaction) -> Callable[[Pipeline], object]:
         """The append as a command for someone else's transaction (``TaskStore.update``)."""

@@ -21,6 +21,7 @@ from redis.asyncio.client import Pipeline
 from shared.errors import NotFound
 from shared.keys import TASKS_BY_TIME, idempotency_key, task_key, tasks_by_status
 from shared.queues.enqueue import ENQUEUE_LUA, QueuedJob
+from shared.redis_values import as_text
 from shared.stores.status import RunStatus
 
 
@@ -104,7 +105,7 @@ class TaskStore:
         job_args = job.args if job else ["", b"", 0, 0, ""]
         args = [record.id, record.created_at, self._ttl, *job_args, record.model_dump_json()]
         got = await self._create(keys=keys, args=args)
-        task_id = got.decode() if isinstance(got, bytes) else str(got)
+        task_id = as_text(got)
         if task_id == record.id:
             return record, True
         return await self.get(task_id), False

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from shared.errors import NotFound
 from shared.keys import FORGE_JOBS_RUNNING, forge_job_key
+from shared.redis_values import as_text
 from shared.stores.status import RunStatus
 
 _CREATE = """
@@ -134,7 +135,7 @@ class ForgeJobStore:
 
     async def running(self, limit: int = 500) -> list[str]:
         """Ids of jobs whose record says ``running``, longest first."""
-        return [i.decode() if isinstance(i, bytes) else str(i)
+        return [as_text(i)
                 for i in await self._redis.zrange(FORGE_JOBS_RUNNING, 0, limit - 1)]
 
     async def add_attempt(self, job_id: str, attempt: Attempt) -> list[Attempt]:

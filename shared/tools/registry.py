@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from shared.errors import NotFound
 from shared.keys import TOOLS_INDEX, tool_versions_key
+from shared.redis_values import as_text
 from shared.tools.code_checks import CheckedTool
 from shared.tools.schema import summary
 
@@ -93,7 +94,7 @@ class ToolRegistry:
     async def names(self, limit: int = 500, offset: int = 0) -> list[str]:
         """Tool names, oldest first."""
         raw = await self._redis.zrange(TOOLS_INDEX, offset, offset + limit - 1)
-        return [n.decode() if isinstance(n, bytes) else str(n) for n in raw]
+        return [as_text(n) for n in raw]
 
     async def count(self) -> int:
         return int(await self._redis.zcard(TOOLS_INDEX))
