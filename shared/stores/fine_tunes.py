@@ -33,6 +33,15 @@ from shared.keys import FINE_TUNES_INDEX, fine_tune_key
 
 CURVE_POINTS = 2_000  # loss points kept for the dashboard; older ones are thinned out
 
+# KEYS: record hash, index zset; ARGV: id, created_at, then field/value pairs. The record and its index
+# entry appear together, whole: a reader never sees a hash with only some of its fields.
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
+return 1
+"""
+
 
 class FineTuneState(StrEnum):
     """queued, training, creating (the Ollama model), evaluating (the gate), then swapped, rejected,
@@ -137,19 +146,14 @@ class FineTuneStore:
 
     def __init__(self, redis: Redis):
         self._redis = redis
+        self._create = redis.register_script(_CREATE)
 
     async def create(self, record: FineTuneRecord) -> tuple[FineTuneRecord, bool]:
         """Store ``record`` unless its id exists; returns the stored one and whether it is new."""
-        key = fine_tune_key(record.id)
-        fields = _encode(record.model_dump(mode="json"))
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(key, "id", fields["id"])
-            pipe.zadd(FINE_TUNES_INDEX, {record.id: record.created_at}, nx=True)
-            created, _ = await pipe.execute()
-        if not created:
-            return await self.get(record.id), False
-        await self._redis.hset(key, mapping=fields)
-        return record, True
+        flat = [item for pair in _encode(record.model_dump(mode="json")).items() for item in pair]
+        created = await self._create(keys=[fine_tune_key(record.id), FINE_TUNES_INDEX],
+                                     args=[record.id, record.created_at, *flat])
+        return (record, True) if created else (await self.get(record.id), False)
 
     async def get(self, fine_tune_id: str) -> FineTuneRecord:
         raw = await self._redis.hgetall(fine_tune_key(fine_tune_id))
