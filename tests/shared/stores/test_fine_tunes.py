@@ -8,7 +8,7 @@ from shared.stores.fine_tunes import FineTuneRecord, FineTuneState, FineTuneStor
 
 async def test_create_stores_the_whole_record_once(redis) -> None:
     store = FineTuneStore(redis)
-    first, created = await store.create(FineTuneRecord(id="ft-a", persona="BRICK", dataset_version="v000001"))
+    _, created = await store.create(FineTuneRecord(id="ft-a", persona="BRICK", dataset_version="v000001"))
     again, created_again = await store.create(FineTuneRecord(id="ft-a", persona="ROBIN", dataset_version="v000009"))
     assert created and not created_again
     assert again.persona == "BRICK" and again.dataset_version == "v000001"  # the first one stays
