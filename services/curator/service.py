@@ -158,7 +158,9 @@ class Curator:
         while not stop.is_set():
             self._claim_now.clear()
             try:
-                await self.member.keep_alive(list(self._in_flight))
+                lost = await self.member.keep_alive(list(self._in_flight))
+                if lost:  # this curator looked dead (a long stall); another one curates them too
+                    log.warning("entries claimed by another curator while being curated here", entries=lost)
                 await self.member.beat()
                 free = s.curator_concurrency - len(self._in_flight)
                 if free > 0:  # first what dead curators held (at once), then anything idle too long

@@ -12,8 +12,10 @@ business, how the group is read, claimed and kept is this module's.
   removes dead members that hold nothing (``shared.events.presence``); ``claim_stale`` claims
   whatever any member held longer than an idle time (``XAUTOCLAIM``), walking the pending list
   across calls.
-- ``keep_alive`` resets the idle time of entries still being worked on (``XCLAIM ... JUSTID``),
-  so slow work is not mistaken for a dead member's; ``beat`` keeps the presence key alive.
+- ``keep_alive`` resets the idle time of entries still being worked on and still held by this
+  member (``XCLAIM ... JUSTID`` in one script), so slow work is not mistaken for a dead member's; an
+  entry another member claimed meanwhile stays with it, and is returned as lost; ``beat`` keeps
+  the presence key alive.
 - ``ack`` acknowledges; ``leave`` on a clean stop drops the presence and, holding nothing, the
   membership.
 
@@ -48,6 +50,22 @@ _CURSOR_START = "0-0"
 # "no such key" from XINFO, UNBLOCKED to a blocked XREADGROUP whose stream was deleted.
 _GROUP_LOST = ("NOGROUP", "no such key", "UNBLOCKED")
 
+# KEYS: stream; ARGV: group, consumer, entry ids. Resets the idle time of the entries the consumer
+# still holds, atomically with the check, so an entry another member claimed is never taken back;
+# returns the ids it no longer holds.
+_KEEP_OWN = """
+local lost = {}
+for i = 3, #ARGV do
+  local held = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
+  if #held == 1 then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+  else
+    table.insert(lost, ARGV[i])
+  end
+end
+return lost
+"""
+
 
 def group_lost(exc: ResponseError) -> bool:
     """Whether Redis refused a group command because the group or its stream no longer exists."""
@@ -68,6 +86,7 @@ class GroupMember:
         self.presence = GroupPresence(redis, stream, group, consumer, ttl_s=presence_ttl_s)
         self._claim_cursor = _CURSOR_START
         self.recreated = 0  # times the group was found gone and created again
+        self._keep_own = redis.register_script(_KEEP_OWN)
 
     # --- membership -------------------------------------------------------------------------
 
@@ -163,16 +182,17 @@ class GroupMember:
         """Whether the last ``claim_stale`` reached the end of the pending list."""
         return self._claim_cursor == _CURSOR_START
 
-    async def keep_alive(self, entry_ids: list[str]) -> None:
-        """Reset the idle time of entries still being worked on (so no one claims them as stale)."""
+    async def keep_alive(self, entry_ids: list[str]) -> list[str]:
+        """Reset the idle time of entries still being worked on (so no one claims them as stale);
+        returns those this member no longer holds (claimed by another, acknowledged, or trimmed)."""
         if not entry_ids:
-            return
+            return []
 
-        async def refresh() -> None:
-            await self.redis.xclaim(self.stream, self.group, self.consumer, min_idle_time=0,
-                                    message_ids=entry_ids, justid=True)
+        async def refresh() -> list[str]:
+            lost = await self._keep_own(keys=[self.stream], args=[self.group, self.consumer, *entry_ids])
+            return [as_text(entry_id) for entry_id in lost]
 
-        await self._guarded(refresh, None)
+        return await self._guarded(refresh, list(entry_ids))
 
     # --- finishing and inspecting -----------------------------------------------------------
 

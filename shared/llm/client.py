@@ -7,7 +7,8 @@ that imports the client library (``ollama``); callers see ``shared.llm`` types a
 ``shared.errors``: no answer at all (connection refused, timeout) is ``LLMUnreachable``; an HTTP
 error status (or an error reported mid-stream), an empty reply or output that does not match the
 requested schema is ``LLMBadAnswer``. Every chat call (``chat_structured`` is one) is timed in
-``batos_llm_call_seconds`` by model, persona (``shared.llm.persona_context``) and outcome.
+``batos_llm_call_seconds`` by model (a fine-tune's versioned tag as ``<name>:fine-tuned``), persona
+(``shared.llm.persona_context``) and outcome.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import ollama
 
 from shared.errors import LLMBadAnswer, LLMError, LLMUnreachable
 from shared.llm.chat import ChatBackend, ChatReply, ToolCall, current_persona, system_and_user
-from shared.llm.models import ModelInfo
+from shared.llm.models import ModelInfo, metric_model_label
 from shared.llm.progress import PullProgress
 from shared.llm.structured import M, parse_structured
 from shared.metrics import LLM_CALL_SECONDS
@@ -73,7 +74,7 @@ class LLMClient:
             raise LLMBadAnswer(f"Ollama answered HTTP {exc.status_code} for {model}: {exc.error}") from exc
         finally:
             duration_s = time.perf_counter() - started
-            LLM_CALL_SECONDS.labels(model, current_persona(), outcome).observe(duration_s)
+            LLM_CALL_SECONDS.labels(metric_model_label(model), current_persona(), outcome).observe(duration_s)
         return ChatReply(model=model, content=content, tool_calls=calls, duration_s=duration_s)
 
     async def chat_structured(self, model: str, messages: list[dict[str, Any]], schema: type[M]) -> M:

@@ -43,7 +43,8 @@ class GgufRoute:
 
 
 def model_tag(prefix: str, persona: str, dataset_version: str, now: float | None = None) -> str:
-    """``<prefix>-<persona>:<UTC time>-<version>``: per persona, newest sorts last."""
+    """``<prefix>-<persona>:<UTC time>-<version>``: per persona, newest sorts last (metrics label every
+    such tag ``<prefix>-<persona>:fine-tuned``: ``shared.llm.models.FINE_TUNED_TAG``)."""
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now if now is not None else time.time()))
     return f"{prefix}-{persona.lower()}:{stamp}-{dataset_version}"
 

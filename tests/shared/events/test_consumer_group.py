@@ -91,6 +91,22 @@ async def test_stale_entries_are_claimed_across_calls_and_kept_alive_ones_are_no
     assert await holder.deliveries(held[0][0]) == 1
 
 
+async def test_keep_alive_never_takes_back_what_another_member_claimed(redis) -> None:
+    slow = GroupMember(redis, STREAM, "g", "slow", start_id="0")
+    taker = GroupMember(redis, STREAM, "g", "taker", start_id="0")
+    await slow.join()
+    await _add(redis, 2)
+    held = [entry_id for entry_id, _fields in await slow.read_new(10, None)]
+    await asyncio.sleep(0.3)
+    assert _numbers(await taker.claim_stale(1, 250)) == [0]  # the slow member looked dead for the first one
+
+    assert await slow.keep_alive(held) == [held[0]]  # lost to the taker, reported; the second is kept
+    assert await _members(redis) == {"slow": 1, "taker": 1}
+    assert await taker.deliveries(held[0]) == 2  # not re-claimed by the slow member
+    assert await taker.claim_stale(10, 250) == []  # the kept one's idle time was reset
+    assert await taker.keep_alive(held[:1]) == []
+
+
 async def test_what_a_dead_member_held_is_taken_over(redis) -> None:
     dead = GroupMember(redis, STREAM, "g", "dead", start_id="0", presence_ttl_s=1.0)
     await dead.create()  # killed before it ever wrote a presence
@@ -118,10 +134,11 @@ async def test_a_flushed_group_is_recreated_even_under_a_blocked_read(redis) -> 
     await _add(redis, 1)
     assert _numbers(await member.read_new(10, None)) == [0]
 
-    for call in (member.claim_stale(10, 0), member.take_over_dead(10), member.read_own_pending(10),
-                 member.keep_alive(["1-0"])):
+    for call in (member.claim_stale(10, 0), member.take_over_dead(10), member.read_own_pending(10)):
         await redis.flushall()
         assert not await call
+    await redis.flushall()
+    assert await member.keep_alive(["1-0"]) == ["1-0"]  # held no more
     assert member.recreated == 5
     assert await member.backlog() == {"pending": 0, "lag": 0}
     await redis.flushall()

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from shared.errors import LLMBadAnswer, LLMUnreachable
 from shared.llm import LLMClient, current_persona, persona_context, system_and_user
-from tests.support.fake_ollama import FakeOllama
+from tests.support.fake_ollama import FakeOllama, ModelEntry
 from tests.support.metrics import sample
 from tests.support.redis_server import free_port
 
@@ -45,6 +45,21 @@ async def test_calls_are_timed_per_persona_and_outcome(fake_ollama: FakeOllama) 
     counted = {key: calls(*key) - n for key, n in before.items()}
     assert counted == {("BRICK", "ok"): 1, ("ROBIN", "bad_answer"): 1, ("unknown", "ok"): 1, ("ALFRED", "ok"): 1}
     assert sample("batos_llm_call_seconds_sum", model=MODEL, persona="BRICK", outcome="ok") > ok_sum
+
+
+async def test_every_fine_tune_of_a_persona_is_one_model_label(fake_ollama: FakeOllama) -> None:
+    """A swapped-in fine-tune has a new tag each time; the metric's label set stays bounded."""
+    tags = ["batos-brick:20260101T120145-v000003", "batos-brick:20260102T080000-v000004"]
+    for tag in tags:
+        fake_ollama.models[tag] = ModelEntry(tag, MODEL)
+        fake_ollama.queue(tag, "an answer")
+    before = calls("BRICK", "ok", model="batos-brick:fine-tuned")
+    llm = LLMClient(fake_ollama.host)
+    with persona_context("BRICK"):
+        for tag in tags:
+            await llm.chat(tag, system_and_user(None, "hello"))
+    assert calls("BRICK", "ok", model="batos-brick:fine-tuned") - before == 2
+    assert calls("BRICK", "ok", model=tags[0]) == 0
 
 
 async def test_the_persona_follows_calls_into_tasks_and_no_answer_is_unreachable(fake_ollama: FakeOllama) -> None:

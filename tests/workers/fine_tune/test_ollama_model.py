@@ -12,6 +12,7 @@ import pytest
 
 from shared.errors import ModelCreationError, UnsupportedArchitecture
 from shared.llm import LLMClient
+from shared.llm.models import metric_model_label
 from tests.support.fake_ollama import Failure, FakeOllama, ModelEntry
 from tests.support.redis_server import free_port
 from tests.workers.fine_tune.fixtures import BASE
@@ -58,6 +59,7 @@ def test_tags_say_persona_version_and_time_and_sort_by_time() -> None:
     later = model_tag("batos", "BRICK", "v000001", now=1_700_000_060)
     assert first == "batos-brick:20231114T221320-v000002"
     assert sorted([later, first]) == [first, later]
+    assert metric_model_label(first) == metric_model_label(later) == "batos-brick:fine-tuned"  # one metric label
 
 
 def _qwen_adapter(trained_adapter: Path, tmp_path: Path) -> Path:
