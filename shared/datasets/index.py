@@ -65,6 +65,9 @@ class DatasetIndex:
         record = await self.record(version)
         indexed = int(record.get("indexed_bytes", -1))
         if indexed == size and record:
+            if "fine_tune_enqueued" not in record and (directory / TRIGGERED_FILE).exists():
+                await self.mark_triggered(version)  # a curator died between the trigger's file and this flag
+                return await self.record(version)
             return record
         if not record or indexed > size:
             await self._reset(version, created_at(self._root, version))

@@ -25,6 +25,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from shared.heartbeat import BEAT_INTERVAL_S, beat, instance_id, stop_beating, ttl_for
 from shared.keys import queue_wakeup_channel
 from shared.metrics import record_queue_stats
+from shared.queues.leases import LeaseKeeper
 from shared.queues.serializer import json_deserializer, json_serializer
 from shared.queues.stats import queue_stats
 from shared.settings import BaseServiceSettings
@@ -41,7 +42,9 @@ class WakeableWorker(Worker):
     training) before another worker may run it again. With a lease, this worker keeps the key
     alive in short renewals instead; a dead worker's job is free again within one lease. The
     claim taken at pickup is one lease long too (arq's own is the longest timeout + 10 s, which a
-    worker killed before its first renewal would leave behind for that long).
+    worker killed before its first renewal would leave behind for that long). A claim lost while
+    Redis was away (another worker took the job: ``shared.queues.leases``) stops the run here, and
+    the job is left to the other worker: its claim and queue entry are not touched on the way out.
 
     Claimed jobs (running here or elsewhere, or left by a dead worker until its lease runs out)
     never hide the free ones behind them: arq reads only the first ``queue_read_limit`` due ids,
@@ -63,7 +66,8 @@ class WakeableWorker(Worker):
         self._last_beat = float("-inf")
         self._wake = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
-        self._lease_s = in_progress_lease_s
+        self.leases = LeaseKeeper(in_progress_lease_s) if in_progress_lease_s is not None else None  # replaceable
+        self._lost: set[str] = set()  # jobs whose claim another worker took: their runs are being stopped
         self._stats_at = float("-inf")  # when the queue gauges were last set (monotonic)
         if in_progress_lease_s is not None:
             self.in_progress_timeout_s = in_progress_lease_s  # the claim at pickup: one lease, not the timeout
@@ -84,7 +88,7 @@ class WakeableWorker(Worker):
         if self.on_startup:
             await self.on_startup(self.ctx)
         self._listener = asyncio.create_task(self._listen_for_wakeups())
-        renewer = asyncio.create_task(self._renew_leases()) if self._lease_s else None
+        renewer = asyncio.create_task(self._renew_leases()) if self.leases else None
         try:
             while True:
                 self._wake.clear()
@@ -160,15 +164,32 @@ class WakeableWorker(Worker):
         return free[:count]
 
     async def _renew_leases(self) -> None:
-        assert self._lease_s is not None
-        lease_ms = int(self._lease_s * 1000)
+        assert self.leases is not None
         while True:
             try:
-                for job_id in list(self.job_tasks):
-                    await self.pool.pexpire(in_progress_key_prefix + job_id, lease_ms)
+                for job_id in await self.leases.renew(self.pool, list(self.job_tasks)):
+                    self._stop_lost_run(job_id)
             except Exception as exc:  # Redis away: the next round renews; the lease covers three rounds
                 log.warning("in-progress lease not renewed", error=str(exc))
-            await asyncio.sleep(self._lease_s / 3)
+            await asyncio.sleep(self.leases.interval_s)
+
+    def _stop_lost_run(self, job_id: str) -> None:
+        task = self.job_tasks.get(job_id)
+        if task is None or task.done():
+            return
+        log.error("job claim lost while Redis was away: another worker runs it now; stopping this run",
+                  job_id=job_id, queue=self.queue_name)
+        self._lost.add(job_id)
+        task.cancel()
+
+    async def finish_job(self, job_id: str, *args: Any, **kwargs: Any) -> None:
+        """arq's, except for a run stopped because another worker holds its job (``_stop_lost_run``):
+        that worker's claim, the queue entry and the tries count are left alone."""
+        if job_id in self._lost:
+            self._lost.discard(job_id)
+            log.warning("lost run stopped; the job stays with the worker that holds it", job_id=job_id)
+            return
+        await super().finish_job(job_id, *args, **kwargs)
 
     async def record_health(self) -> None:
         """arq's health-check key, and this process's heartbeat (``shared.heartbeat``)."""

@@ -30,15 +30,28 @@ from redis.asyncio import Redis
 
 from shared.errors import NotFound
 from shared.keys import FINE_TUNES_INDEX, fine_tune_key
+from shared.queues.enqueue import ENQUEUE_LUA, QueuedJob
 
 CURVE_POINTS = 2_000  # loss points kept for the dashboard; older ones are thinned out
 
-# KEYS: record hash, index zset; ARGV: id, created_at, then field/value pairs. The record and its index
-# entry appear together, whole: a reader never sees a hash with only some of its fields.
-_CREATE = """
+# KEYS: record hash, index zset, then the job's (job, result, queue; '' = no job); ARGV: id,
+# created_at, the job's arguments (ENQUEUE_LUA's order), then field/value pairs. The record, its
+# index entry and its job appear together, whole: a reader never sees a hash holding only some of
+# its fields, and a record never waits for a job that was not queued.
+_CREATE = ENQUEUE_LUA + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], unpack(ARGV, 8))
 redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
+if KEYS[5] ~= '' then
+  enqueue_job(KEYS[3], KEYS[4], KEYS[5], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
+end
+return 1
+"""
+# KEYS: record hash; ARGV: field/value pairs. Only an existing record is changed: a record gone (a
+# flush, lost data) is never brought back as a hash of a few fields that no reader can validate.
+_UPDATE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 """
 
@@ -147,12 +160,15 @@ class FineTuneStore:
     def __init__(self, redis: Redis):
         self._redis = redis
         self._create = redis.register_script(_CREATE)
+        self._update = redis.register_script(_UPDATE)
 
-    async def create(self, record: FineTuneRecord) -> tuple[FineTuneRecord, bool]:
-        """Store ``record`` unless its id exists; returns the stored one and whether it is new."""
+    async def create(self, record: FineTuneRecord, job: QueuedJob | None = None) -> tuple[FineTuneRecord, bool]:
+        """Store ``record`` (and enqueue ``job``, in the same step) unless its id exists; returns the
+        stored one and whether it is new."""
         flat = [item for pair in _encode(record.model_dump(mode="json")).items() for item in pair]
-        created = await self._create(keys=[fine_tune_key(record.id), FINE_TUNES_INDEX],
-                                     args=[record.id, record.created_at, *flat])
+        job_keys, job_args = (job.keys, job.args) if job else (["", "", ""], ["", b"", 0, 0, ""])
+        created = await self._create(keys=[fine_tune_key(record.id), FINE_TUNES_INDEX, *job_keys],
+                                     args=[record.id, record.created_at, *job_args, *flat])
         return (record, True) if created else (await self.get(record.id), False)
 
     async def get(self, fine_tune_id: str) -> FineTuneRecord:
@@ -162,12 +178,14 @@ class FineTuneStore:
         return FineTuneRecord.model_validate({k.decode(): json.loads(v) for k, v in raw.items()})
 
     async def update(self, fine_tune_id: str, **fields: Any) -> None:
-        """Set fields (validated by name); ``updated_at`` follows."""
+        """Set fields (validated by name); ``updated_at`` follows. NotFound when the record is gone."""
         unknown = set(fields) - set(FineTuneRecord.model_fields)
         if unknown:
             raise ValueError(f"no such fine-tune fields: {sorted(unknown)}")
         values = {k: v.model_dump(mode="json") if isinstance(v, BaseModel) else v for k, v in fields.items()}
-        await self._redis.hset(fine_tune_key(fine_tune_id), mapping=_encode({**values, "updated_at": time.time()}))
+        flat = [item for pair in _encode({**values, "updated_at": time.time()}).items() for item in pair]
+        if not await self._update(keys=[fine_tune_key(fine_tune_id)], args=flat):
+            raise NotFound(f"fine-tune {fine_tune_id} not found")
 
     async def list(self, limit: int = 50, offset: int = 0, persona: str | None = None) -> list[FineTuneRecord]:
         """Newest first; ``persona`` filters."""

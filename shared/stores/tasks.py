@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
 
 from shared.errors import NotFound
 from shared.keys import TASKS_BY_TIME, idempotency_key, task_key, tasks_by_status
@@ -122,19 +123,30 @@ class TaskStore:
 
         ``atomically_with(pipe)`` adds commands that happen in the same transaction (all or none:
         e.g. the interaction logged with the task's success, so a re-run never logs it twice).
-        One task is worked on by one job at a time, so read-modify-write needs no lock.
+        The record is read under ``WATCH`` and written only if no one changed it meanwhile (else read
+        again): a task is in exactly one status index even if two runs of its job ever overlap.
         """
-        current = await self.get(task_id)
-        record = TaskRecord.model_validate({**current.model_dump(), **fields})  # validate the new values
+        key = task_key(task_id)
         async with self._redis.pipeline(transaction=True) as pipe:
-            if atomically_with is not None:
-                atomically_with(pipe)
-            pipe.set(task_key(task_id), record.model_dump_json())
-            if "status" in fields and record.status != current.status:
-                pipe.zrem(tasks_by_status(current.status), task_id)
-                pipe.zadd(tasks_by_status(record.status), {task_id: record.created_at})
-            await pipe.execute()
-        return record
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    if raw is None:
+                        raise NotFound(f"task {task_id} not found")
+                    current = TaskRecord.model_validate_json(raw)
+                    record = TaskRecord.model_validate({**current.model_dump(), **fields})  # validate new values
+                    pipe.multi()
+                    if atomically_with is not None:
+                        atomically_with(pipe)
+                    pipe.set(key, record.model_dump_json())
+                    if record.status != current.status:
+                        pipe.zrem(tasks_by_status(current.status), task_id)
+                        pipe.zadd(tasks_by_status(record.status), {task_id: record.created_at})
+                    await pipe.execute()
+                    return record
+                except WatchError:
+                    continue  # changed between our read and write: read it again
 
     async def list(self, status: RunStatus | None = None, limit: int = 50, offset: int = 0) -> list[TaskRecord]:
         """Newest first."""

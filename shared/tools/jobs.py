@@ -26,6 +26,15 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 """
+# KEYS: record hash, running index; ARGV: index change ('add', 'remove' or ''), job id, now, then
+# field/value pairs. A record gone (a flush, lost data) is never brought back as a partial hash.
+_UPDATE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+if ARGV[1] == 'add' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+elseif ARGV[1] == 'remove' then redis.call('ZREM', KEYS[2], ARGV[2]) end
+return 1
+"""
 
 
 class ToolSpec(BaseModel):
@@ -102,6 +111,7 @@ class ForgeJobStore:
     def __init__(self, redis: Redis):
         self._redis = redis
         self._create = redis.register_script(_CREATE)
+        self._update = redis.register_script(_UPDATE)
 
     async def create(self, job: ForgeJob) -> tuple[ForgeJob, bool]:
         """Store ``job`` unless its id exists; returns the stored record and whether it is new."""
@@ -117,17 +127,13 @@ class ForgeJobStore:
 
     async def update(self, job_id: str, **fields: Any) -> None:
         """Set top-level fields (JSON-encoded) and ``updated_at``; a ``status`` also moves the job
-        in or out of the running index, in the same transaction."""
+        in or out of the running index, in the same script. NotFound when the record is gone."""
         now = fields["updated_at"] = time.time()
-        values = {k: json.dumps(v.model_dump(mode="json") if isinstance(v, BaseModel) else v)
-                  for k, v in fields.items()}
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(forge_job_key(job_id), mapping=values)
-            if fields.get("status") == RunStatus.RUNNING:
-                pipe.zadd(FORGE_JOBS_RUNNING, {job_id: now})
-            elif "status" in fields:
-                pipe.zrem(FORGE_JOBS_RUNNING, job_id)
-            await pipe.execute()
+        flat = [item for k, v in fields.items()
+                for item in (k, json.dumps(v.model_dump(mode="json") if isinstance(v, BaseModel) else v))]
+        index = "" if "status" not in fields else "add" if fields["status"] == RunStatus.RUNNING else "remove"
+        if not await self._update(keys=[forge_job_key(job_id), FORGE_JOBS_RUNNING], args=[index, job_id, now, *flat]):
+            raise NotFound(f"no tool-forge job {job_id!r}")
 
     async def forget_running(self, job_id: str) -> None:
         """Drop a stale id from the running index (the sweep, for records no longer running)."""

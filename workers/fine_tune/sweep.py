@@ -18,7 +18,7 @@ from shared.stores.fine_tunes import FineTuneStore
 from workers.fine_tune import swap
 
 log = structlog.get_logger(__name__)
-ABANDONED = "abandoned: its job ended without finishing (the worker died on every try)"
+ABANDONED = "abandoned: its job ended without finishing (the worker died on every try, or it expired unrun)"
 
 
 async def fail_abandoned_fine_tunes(redis: ArqRedis, store: FineTuneStore, bus: EventBus, batch: int = 200) -> int:

@@ -18,7 +18,7 @@ from services.api.deps import MAX_OFFSET, State
 from services.api.responses import error, errors
 from shared.datasets import load_training_set
 from shared.keys import JOB_FINE_TUNE, QUEUE_FINE_TUNE, fine_tune_queue_job_id
-from shared.queues import enqueue
+from shared.queues.enqueue import prepare_job
 from shared.stores.fine_tunes import FINE_TUNE_EXAMPLE, FineTuneRecord, FineTuneStore, new_fine_tune_id
 
 router = APIRouter(prefix="/v1/fine-tunes", tags=["fine-tunes"])
@@ -79,9 +79,11 @@ async def start_fine_tune(body: FineTuneIn, state: State) -> FineTuneRecord:
     ``GET /v1/fine-tunes/{id}`` or ``/v1/events?type=fine_tune_progress``."""
     # NotFound (404) unless sealed; Conflict (409) if altered or sealed for another persona
     await asyncio.to_thread(load_training_set, state.settings.data_dir, body.dataset_version, body.persona)
-    record, _ = await FineTuneStore(state.redis).create(FineTuneRecord(
-        id=new_fine_tune_id(body.dataset_version), persona=body.persona, dataset_version=body.dataset_version,
-        source="api"))
-    await enqueue(state.redis, QUEUE_FINE_TUNE, JOB_FINE_TUNE, body.persona, body.dataset_version,
-                  idempotency_key=fine_tune_queue_job_id(record.id), fine_tune_id=record.id)
+    fine_tune_id = new_fine_tune_id(body.dataset_version)
+    job = prepare_job(QUEUE_FINE_TUNE, JOB_FINE_TUNE, (body.persona, body.dataset_version),
+                      {"fine_tune_id": fine_tune_id}, job_id=fine_tune_queue_job_id(fine_tune_id),
+                      expires_ms=state.redis.expires_extra_ms)
+    record, _ = await FineTuneStore(state.redis).create(FineTuneRecord(  # the record and its job, at once
+        id=fine_tune_id, persona=body.persona, dataset_version=body.dataset_version, source="api",
+        job_id=job.job_id), job=job)
     return JSONResponse(record.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)  # type: ignore[return-value]

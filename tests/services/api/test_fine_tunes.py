@@ -7,8 +7,9 @@ import pytest
 
 from services.api.settings import ApiSettings
 from shared.events import Envelope
-from shared.keys import QUEUE_FINE_TUNE, EventType, event_journal
+from shared.keys import QUEUE_FINE_TUNE, EventType, event_journal, fine_tune_queue_job_id
 from shared.personas import PersonaRegistry
+from shared.queues.jobs import job_in_flight
 from shared.settings import BaseServiceSettings
 from shared.stores.fine_tunes import FineTuneStore
 from tests.workers.fine_tune.fixtures import seal_dataset
@@ -26,7 +27,9 @@ async def test_a_manual_fine_tune_is_queued_and_readable(
     assert record["id"].startswith("ft-v000003-")
     assert (record["persona"], record["dataset_version"], record["state"], record["source"]) == (
         "ROBIN", "v000003", "queued", "api")
-    assert await redis.zcard(QUEUE_FINE_TUNE) == 1  # the worker's job, carrying the record's id
+    assert record["job_id"] == fine_tune_queue_job_id(record["id"])  # queued with it: the sweep watches it
+    assert await redis.zrange(QUEUE_FINE_TUNE, 0, -1) == [record["job_id"].encode()]
+    assert await job_in_flight(redis, record["job_id"])
     assert (await api.get(f"/v1/fine-tunes/{record['id']}")).json() == record
     await FineTuneStore(redis).update(record["id"], state="training", progress={"step": 3, "max_steps": 60,
                                                                                "loss": 1.5})

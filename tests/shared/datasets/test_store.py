@@ -11,6 +11,7 @@ from shared.datasets import DatasetStore, list_versions, load_training_set, samp
 from shared.datasets.jsonl import append_line, read_records
 from shared.datasets.layout import datasets_root
 from shared.errors import Conflict, InvalidInput, NotFound
+from shared.keys import dataset_key
 from shared.personas import SYSTEM_PROMPTS
 from tests.shared.datasets.helpers import sample
 
@@ -137,6 +138,22 @@ async def test_fire_pending_fires_once_per_version_even_after_a_flush(redis, tmp
     assert await s.fire_pending(fire) == []
     assert fired == ["v000001", "v000002"]
     assert all(v.fine_tune_enqueued for v in await list_versions(redis, tmp_path))
+
+
+async def test_a_trigger_whose_flag_was_never_written_is_flagged_on_recovery(redis, tmp_path) -> None:
+    """A curator killed between the trigger's marker file and the index flag: the next start-up
+    flags the version from its file instead of reporting it unqueued for ever."""
+    s = store(redis, tmp_path, trigger_size=1)
+    await s.append(sample(1))
+
+    async def fire(manifest) -> None:
+        pass
+
+    await s.fire_pending(fire)
+    await redis.hdel(dataset_key("v000001"), "fine_tune_enqueued", "fine_tune_enqueued_at")  # the lost write
+    assert not (await list_versions(redis, tmp_path))[0].fine_tune_enqueued
+    await store(redis, tmp_path, trigger_size=1).recover()
+    assert (await list_versions(redis, tmp_path))[0].fine_tune_enqueued
 
 
 async def test_sample_page_and_unknown_versions(redis, tmp_path) -> None:

@@ -9,6 +9,7 @@ import time
 from arq.constants import in_progress_key_prefix, job_key_prefix
 
 from shared.queues import WakeableWorker, enqueue, worker_options
+from shared.queues.leases import LeaseKeeper
 from shared.redis import connect
 from shared.settings import BaseServiceSettings
 from tests.support.eventually import eventually
@@ -172,3 +173,57 @@ async def test_jobs_behind_claims_of_dead_workers_still_run(redis, settings: Bas
 
 async def _ran_at_least(n: int) -> bool:
     return len(ran) >= n
+
+
+async def blocked(ctx: dict[str, object]) -> str:
+    await asyncio.sleep(600)
+    return "never"
+
+
+async def test_a_run_whose_claim_another_worker_took_stops_and_leaves_the_job_to_it(redis, settings) -> None:
+    """Redis away for longer than a lease: on its return another worker holds the job, so this run
+    stops, and neither that worker's claim nor the queue entry is touched."""
+    clock = FrozenClock()
+    worker = make_worker(settings, functions=[blocked], burst=False, in_progress_lease_s=0.6)
+    worker.leases = LeaseKeeper(0.6, clock=clock)
+    running = asyncio.create_task(worker.main())
+    try:
+        await enqueue(redis, QUEUE, "blocked", idempotency_key="contested")
+        await eventually(lambda: _running_here(worker, "contested"), within_s=30)
+        await eventually(clock.read_twice, within_s=30)  # its claim was renewed since it started
+        clock.now += 5  # no renewal for eight leases: the claim ran out, and another worker took the job
+        await redis.psetex(in_progress_key_prefix + "contested", 60_000, b"1")
+        await eventually(lambda: _stopped_here(worker, "contested"), within_s=30)
+        await asyncio.sleep(0.5)  # the run's way out (finish_job) is over
+        assert not running.done()  # the worker goes on
+        assert 50_000 < await redis.pttl(in_progress_key_prefix + "contested") <= 60_000  # the other's claim
+        assert await redis.zscore(QUEUE, "contested") is not None  # still queued: the other worker finishes it
+        assert await redis.exists(job_key_prefix + "contested")
+        assert not await redis.exists("arq:result:contested")
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await worker.close()
+
+
+class FrozenClock:
+    """Stands still unless moved; counts its reads (one per renewal of a running job's claim)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.reads = 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        return self.now
+
+    async def read_twice(self) -> bool:
+        return self.reads >= 2
+
+
+async def _running_here(worker: WakeableWorker, job_id: str) -> bool:
+    return job_id in worker.job_tasks
+
+
+async def _stopped_here(worker: WakeableWorker, job_id: str) -> bool:
+    return job_id not in worker.job_tasks

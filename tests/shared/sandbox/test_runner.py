@@ -12,7 +12,7 @@ from shared.sandbox import Reason, Sandbox, SandboxResult
 from shared.sandbox.reaper import LABEL, OWNER_LABEL, owner_id
 from shared.sandbox.runner import container_user
 from shared.sandbox.settings import GVISOR_MIN_PIDS
-from tests.shared.sandbox.conftest import SLACK_S, make_settings
+from tests.shared.sandbox.conftest import SLACK_S, TIMEOUT_S, make_settings
 
 pytestmark = pytest.mark.docker
 
@@ -93,7 +93,8 @@ async def test_arun(sandbox: Sandbox) -> None:
 def _inspect_while_running(sandbox: Sandbox) -> tuple[dict[str, Any], SandboxResult]:
     """Start a sleeping run and inspect its container as the engine sees it."""
     results: list[SandboxResult] = []
-    runner = threading.Thread(target=lambda: results.append(sandbox.run("import time\ntime.sleep(60)")))
+    runner = threading.Thread(
+        target=lambda: results.append(sandbox.run("import time\ntime.sleep(60)", timeout_s=TIMEOUT_S)))
     runner.start()
     client = sandbox.client()
     deadline = time.monotonic() + 10

@@ -2,7 +2,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+from arq.constants import job_key_prefix
+
 from shared.errors import NotFound
+from shared.queues.enqueue import prepare_job
 from shared.stores.fine_tunes import FineTuneRecord, FineTuneState, FineTuneStore
 
 
@@ -43,3 +47,29 @@ async def test_a_reader_never_sees_a_record_half_created(redis) -> None:
 
     found, _ = await asyncio.wait_for(asyncio.gather(read_each_as_it_appears(), create_all()), timeout=120)
     assert found == len(ids)
+
+
+async def test_updating_a_record_that_is_gone_says_so_and_writes_nothing(redis) -> None:
+    """A flush mid-run must not leave a hash of a few fields that every later read fails on."""
+    store = FineTuneStore(redis)
+    await store.create(FineTuneRecord(id="ft-b", persona="BRICK", dataset_version="v000001"))
+    await redis.flushall()
+    with pytest.raises(NotFound):
+        await store.update("ft-b", state=FineTuneState.TRAINING)
+    assert await redis.keys("*") == []
+    record, created = await store.create(FineTuneRecord(id="ft-b", persona="BRICK", dataset_version="v000001"))
+    assert created and record.state == FineTuneState.QUEUED  # a re-run starts it afresh
+
+
+async def test_a_record_and_its_job_are_created_together_once(redis) -> None:
+    store = FineTuneStore(redis)
+    job = prepare_job("batos:queue:test", "fine_tune", ("BRICK", "v000001"), job_id="fine_tune:ft-c",
+                      expires_ms=60_000)
+    _, created = await store.create(
+        FineTuneRecord(id="ft-c", persona="BRICK", dataset_version="v000001", job_id=job.job_id), job=job)
+    assert created and (await store.get("ft-c")).job_id == "fine_tune:ft-c"
+    assert await redis.zrange("batos:queue:test", 0, -1) == [b"fine_tune:ft-c"]
+    assert await redis.exists(job_key_prefix + "fine_tune:ft-c")
+    await redis.delete(job_key_prefix + "fine_tune:ft-c", "batos:queue:test")
+    _, created = await store.create(FineTuneRecord(id="ft-c", persona="BRICK", dataset_version="v000001"), job=job)
+    assert not created and await redis.zcard("batos:queue:test") == 0  # a repeat enqueues nothing

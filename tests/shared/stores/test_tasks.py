@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from shared.errors import NotFound
+from shared.keys import tasks_by_status
 from shared.stores.status import RunStatus
 from shared.stores.tasks import TaskRecord, TaskStore
 
@@ -34,3 +37,17 @@ async def test_idempotent_create_returns_the_first_task(redis) -> None:
 async def test_missing_task_is_not_found(redis) -> None:
     with pytest.raises(NotFound):
         await TaskStore(redis).get("nope")
+
+
+async def test_two_overlapping_updates_leave_the_task_in_one_status_index(redis) -> None:
+    """Two runs of one task's job finishing at once (a claim lost while Redis was away): the
+    record and the status indexes agree, whichever write lands last."""
+    store = TaskStore(redis)
+    for _ in range(30):
+        task, _ = await store.create(TaskRecord(text="contested"))
+        await store.update(task.id, status=RunStatus.RUNNING)
+        await asyncio.gather(store.update(task.id, status=RunStatus.SUCCEEDED),
+                             store.update(task.id, status=RunStatus.FAILED))
+        final = (await store.get(task.id)).status
+        indexed = [status for status in RunStatus if await redis.zscore(tasks_by_status(status), task.id) is not None]
+        assert indexed == [final]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from arq.jobs import Job
 
+from shared.errors import NotFound
 from shared.keys import QUEUE_TOOL_FORGE, forge_queue_job_id
 from shared.queues import json_deserializer
 from shared.stores.status import RunStatus
@@ -23,6 +25,21 @@ async def test_create_once_then_update_and_attempts(redis) -> None:
     assert [(a.number, a.outcome, a.reason) for a in stored.attempts] == [(1, "refused", "no function"),
                                                                           (2, "passed", "")]
     assert (stored.status, stored.tool_name, stored.version) == (RunStatus.SUCCEEDED, "word_count", 1)
+
+
+async def test_updates_keep_the_running_index_and_never_revive_a_record_that_is_gone(redis) -> None:
+    store = ForgeJobStore(redis)
+    await store.create(ForgeJob(id="j2", spec=ToolSpec(description="count words")))
+    await store.update("j2", status=RunStatus.RUNNING)
+    assert await store.running() == ["j2"]
+    await store.update("j2", error="retrying")  # no status: the index is left as it is
+    assert await store.running() == ["j2"]
+    await store.update("j2", status=RunStatus.FAILED, error="no")
+    assert await store.running() == []
+    await redis.flushall()
+    with pytest.raises(NotFound):
+        await store.update("j2", status=RunStatus.RUNNING)
+    assert await redis.keys("*") == []  # neither a partial record nor an index entry
 
 
 async def test_submission_with_a_key_is_idempotent(redis) -> None:
