@@ -194,6 +194,12 @@ def summary(event: Event) -> str:
         case "task_completed":
             dissonance = f", dissonance {_num(d['dissonance'])}" if d.get("dissonance") is not None else ""
             return f"task {d.get('task_id')} {d.get('status', 'succeeded')}{dissonance} (from {d.get('source')})"
+        case "persona_answered":
+            if d.get("dissonance") is not None:
+                return (f"task {d.get('task_id')} ALFRED ({d.get('model')}) dissonance {_num(d['dissonance'])}: "
+                        f"{_one_line(d.get('content', ''))}")
+            return (f"task {d.get('task_id')} {d.get('persona')} ({d.get('model')}, {_num(d.get('duration_s'))} s): "
+                    f"{_one_line(d.get('content', ''))}")
         case "task_failed":
             return f"task {d.get('task_id')} failed: {d.get('error') or 'no reason given'} (from {d.get('source')})"
         case "high_cognitive_dissonance":

@@ -23,7 +23,7 @@ from cli.events import Event, EventStream, eta, line
 
 POLL_S = 2.0  # how often a wait re-reads the record besides listening to events
 DRAIN_S = 0.3  # after the record says it ended: how long to wait for the stream's trailing events
-TASK_EVENTS = ("task_completed", "task_failed", "high_cognitive_dissonance")
+TASK_EVENTS = ("persona_answered", "task_completed", "task_failed", "high_cognitive_dissonance")
 FINE_TUNE_END_EVENTS = ("model_tuned", "model_rejected", "fine_tune_failed", "fine_tune_superseded")
 FINE_TUNE_TERMINAL = ("swapped", "rejected", "failed", "superseded")
 TASK_STATUSES = ("queued", "running", "succeeded", "failed")
@@ -103,10 +103,10 @@ def task(
 ) -> None:
     """Submit a task. With --wait: follow it and print each persona's answer and the dissonance.
 
-    The events (task_completed, task_failed, high_cognitive_dissonance) carry the task's id,
-    status and dissonance score but not the personas' answers, so --wait prints those events as
-    they arrive, re-reads GET /v1/tasks/{id} every 2 s, and prints BRICK's and ROBIN's
-    contributions and ALFRED's dissonance from the finished record. Exit 1 if the task failed.
+    --wait prints BRICK's and ROBIN's answers and ALFRED's dissonance as each arrives
+    (persona_answered events), then the task's end (task_completed or task_failed); it also
+    re-reads GET /v1/tasks/{id} every 2 s, and prints from the finished record whatever the
+    stream did not bring. Exit 1 if the task failed.
     """
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
     with client(ctx) as api:
@@ -120,6 +120,7 @@ def task(
             console.print(f"task {task_id} {status}")
             deadline = time.monotonic() + timeout
             next_poll = time.monotonic() + POLL_S
+            shown: set[str] = set()  # personas whose answer of the last attempt was printed as it came
             while status not in ("succeeded", "failed"):
                 now = time.monotonic()
                 if now > deadline:
@@ -127,6 +128,12 @@ def task(
                 wait_s = min(next_poll, deadline) - now
                 event = next_event(stream, wait_s)
                 if event is not None and event.data.get("task_id") == task_id:
+                    if event.type == "persona_answered":
+                        if event.data.get("persona") == "BRICK":
+                            shown.clear()  # a retried task answers again from the start
+                        shown.add(str(event.data.get("persona")))
+                        console.print(render.persona_answer(event.data))
+                        continue
                     console.print(line(event))
                     if event.type in ("task_completed", "task_failed"):
                         break
@@ -137,7 +144,7 @@ def task(
                         console.print(f"task {task_id} {status}")
                     next_poll = time.monotonic() + POLL_S
         record = api.get(f"/v1/tasks/{task_id}")
-        console.print(render.task_answer(record))
+        console.print(render.task_answer(record, shown=shown))
         if record["status"] == "failed":
             raise typer.Exit(EXIT_API_ERROR)
 

@@ -49,16 +49,28 @@ def tasks_table(items: list[dict[str, Any]], total: int) -> Table:
     return table
 
 
-def task_answer(task: dict[str, Any]) -> RenderableType:
-    """A finished task: each persona's contribution, ALFRED's dissonance, the final answer."""
+def persona_answer(said: dict[str, Any]) -> RenderableType:
+    """One persona's answer as it comes (a ``persona_answered`` event, or a stored contribution);
+    ALFRED's is the dissonance verdict."""
+    if said.get("persona") == "ALFRED" and said.get("dissonance") is not None:
+        reason = said.get("content")
+        return Text(f"dissonance {num(said['dissonance'])}" + (f": {reason}" if reason else ""))
+    attempt = f", attempt {said['attempt']}" if (said.get("attempt") or 1) > 1 else ""
+    return Panel(Text(str(said.get("content", ""))), title=f"{said.get('persona')} ({said.get('model')}{attempt})",
+                 title_align="left", subtitle=f"{num(said.get('duration_s'))} s", subtitle_align="right")
+
+
+def task_answer(task: dict[str, Any], shown: set[str] | frozenset[str] = frozenset()) -> RenderableType:
+    """A finished task: each persona's contribution, ALFRED's dissonance, the final answer; what
+    ``shown`` names (personas already printed as they answered) is left out."""
     result = task.get("result") or {}
     parts: list[RenderableType] = []
     for c in result.get("contributions") or []:
-        parts.append(Panel(Text(str(c.get("content", ""))), title=f"{c.get('persona')} ({c.get('model')})",
-                           title_align="left", subtitle=f"{num(c.get('duration_s'))} s", subtitle_align="right"))
-    if result.get("dissonance") is not None:
-        reason = result.get("dissonance_reason")
-        parts.append(Text(f"dissonance {num(result['dissonance'])}" + (f": {reason}" if reason else "")))
+        if c.get("persona") not in shown:
+            parts.append(persona_answer(c))
+    if result.get("dissonance") is not None and "ALFRED" not in shown:
+        parts.append(persona_answer({"persona": "ALFRED", "dissonance": result["dissonance"],
+                                     "content": result.get("dissonance_reason")}))
     for note in result.get("degraded") or []:
         parts.append(Text(f"degraded: {note}"))
     if result.get("proposal_id"):

@@ -15,6 +15,7 @@ class EventType(StrEnum):
 
     TASK_COMPLETED = "task_completed"
     TASK_FAILED = "task_failed"
+    PERSONA_ANSWERED = "persona_answered"  # BRICK, ROBIN, then ALFRED's verdict, as each answers a task
     HIGH_COGNITIVE_DISSONANCE = "high_cognitive_dissonance"
     CODEX_PROPOSAL_CREATED = "codex_proposal_created"
     MOTIVATOR_CAP_REACHED = "motivator_cap_reached"
@@ -30,8 +31,10 @@ class EventType(StrEnum):
 
 
 # Events that are also appended to a bounded journal stream, so a durable subscriber that was
-# down catches up (their loss would lose work). Progress ticks are live-only.
-JOURNALED_EVENTS: frozenset[EventType] = frozenset(set(EventType) - {EventType.FINE_TUNE_PROGRESS})
+# down catches up (their loss would lose work). Progress ticks and the personas' answers as they
+# come (the record keeps them) are live-only.
+JOURNALED_EVENTS: frozenset[EventType] = frozenset(
+    set(EventType) - {EventType.FINE_TUNE_PROGRESS, EventType.PERSONA_ANSWERED})
 
 
 def event_channel(event_type: str) -> str:

@@ -27,6 +27,19 @@ class TaskCompleted(Payload):
     dissonance: float | None = None
 
 
+class PersonaAnswered(Payload):
+    """One persona's part of a task as it comes: BRICK's analysis, ROBIN's synthesis, ALFRED's verdict
+    (``content`` its reason, with ``dissonance``). Live only; the task's record keeps them all."""
+
+    task_id: str
+    persona: str
+    model: str
+    content: str
+    duration_s: float | None = None
+    attempt: int = Field(default=1, ge=1, description="the task's attempt (a retried task answers again)")
+    dissonance: float | None = Field(default=None, ge=0.0, le=1.0, description="ALFRED's verdict only")
+
+
 class HighCognitiveDissonance(Payload):
     task_id: str
     task: str
@@ -119,6 +132,7 @@ class ModelRolledBack(Payload):
 PAYLOAD_MODELS: dict[str, type[Payload]] = {
     EventType.TASK_COMPLETED: TaskCompleted,
     EventType.TASK_FAILED: TaskFailed,
+    EventType.PERSONA_ANSWERED: PersonaAnswered,
     EventType.CODEX_PROPOSAL_CREATED: CodexProposalCreated,
     EventType.MOTIVATOR_CAP_REACHED: MotivatorCapReached,
     EventType.TOOL_FORGE_FAILED: ToolForgeFailed,

@@ -61,10 +61,13 @@ async def test_task_wait_prints_each_persona_and_the_dissonance(
     out = result.stdout
     [task_id] = [t["id"] for t in (await api.get("/v1/tasks")).json()["items"]]
     assert out.startswith(f"task {task_id} queued\n")
-    assert f"task_completed             task {task_id} succeeded, dissonance 0.90" in out
-    assert "BRICK (llama3.2:3b)" in out and "BRICK: 2 + 2 = 4" in out
-    assert "ROBIN (llama3.2:3b)" in out and "ROBIN: it is 4, warmly" in out
-    assert "dissonance 0.90: BRICK says 4, ROBIN says 5" in out
+    completed = out.index(f"task_completed             task {task_id} succeeded, dissonance 0.90")
+    # each persona as it answered (persona_answered), in order, before the task's end; none printed twice
+    marks = ["BRICK (llama3.2:3b)", "BRICK: 2 + 2 = 4", "ROBIN (llama3.2:3b)", "ROBIN: it is 4, warmly",
+             "dissonance 0.90: BRICK says 4, ROBIN says 5"]
+    assert all(out.count(mark) == 1 for mark in marks), out
+    positions = [out.index(mark) for mark in marks]
+    assert positions == sorted(positions) and positions[-1] < completed, out
 
 
 async def test_fine_tune_watch_follows_progress_to_the_swap(

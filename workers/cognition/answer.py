@@ -3,6 +3,9 @@
     load record -> running -> BRICK, ROBIN -> ALFRED's dissonance verdict
     -> (inquiry) a pending codex proposal -> interaction on the stream -> record -> events
 
+Each persona's answer is also published as it comes (``persona_answered``, live only), so a
+client following the task (``batos task --wait``, the dashboard) sees it before the task ends.
+
 Failure policy (every reason lands in the record): Ollama unreachable -> the task goes back to
 queued and the job is retried with back-off, then fails; BRICK's unusable answer -> failed;
 ROBIN's -> degraded to BRICK's answer; ALFRED's -> degraded (no dissonance, or no proposal).
@@ -19,13 +22,14 @@ from redis.asyncio import Redis
 
 from shared.errors import LLMBadAnswer, LLMUnreachable, NotFound
 from shared.events import EventBus
-from shared.keys import LAST_ACTIVITY
+from shared.events.payloads import PersonaAnswered
+from shared.keys import LAST_ACTIVITY, EventType
 from shared.llm import ChatBackend
 from shared.metrics import DISSONANCE
 from shared.personas import PersonaRegistry
 from shared.queues.retry import REDIS_LOST, RetryPolicy
 from shared.stores.codex import CodexStore
-from shared.stores.interactions import Interaction, InteractionLog
+from shared.stores.interactions import Contribution, Interaction, InteractionLog
 from shared.stores.status import RunStatus
 from shared.stores.tasks import TaskRecord, TaskStore
 from workers.cognition.dissonance import judge_dissonance
@@ -87,7 +91,12 @@ class Cognition:
 
     async def _think(self, task: TaskRecord) -> TaskOutcome:
         codex = (await self.codex.get()).text if task.is_philosophical_inquiry else None
-        answered = await self.pipeline.run(task.text, codex=codex)
+
+        async def answered_now(said: Contribution, dissonance: float | None = None) -> None:
+            await self.bus.publish(EventType.PERSONA_ANSWERED, PersonaAnswered(
+                task_id=task.id, attempt=task.attempts, dissonance=dissonance, **said.model_dump()))
+
+        answered = await self.pipeline.run(task.text, codex=codex, on_answer=answered_now)
         outcome = TaskOutcome(response=answered.response, contributions=answered.contributions,
                               degraded=list(answered.degraded),
                               models={c.persona: c.model for c in answered.contributions},
@@ -100,6 +109,8 @@ class Cognition:
                 verdict, model = await judge_dissonance(self.llm, self.personas, task.text, brick, robin)
                 outcome.dissonance, outcome.dissonance_reason = verdict.dissonance, verdict.reason
                 outcome.models["ALFRED"] = model
+                await answered_now(Contribution(persona="ALFRED", model=model, content=verdict.reason,
+                                                duration_s=round(time.perf_counter() - t0, 6)), verdict.dissonance)
             except LLMBadAnswer as exc:
                 outcome.degraded.append(f"dissonance unavailable: ALFRED {exc}")
             outcome.timings_s["ALFRED"] = round(time.perf_counter() - t0, 6)

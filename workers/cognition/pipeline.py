@@ -11,6 +11,7 @@ its bounded tool-calling loop, and every tool call runs in the sandbox, never in
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -57,13 +58,19 @@ class PersonaPipeline:
         self._personas = personas
         self._tools = tools
 
-    async def run(self, task: str, *, codex: str | None = None) -> Answered:
+    async def run(self, task: str, *, codex: str | None = None,
+                  on_answer: Callable[[Contribution], Awaitable[None]] | None = None) -> Answered:
+        """BRICK, then ROBIN; ``on_answer`` hears each usable answer as soon as it is given."""
         brick = await self._ask("BRICK", brick_prompt(task, codex), offer_tools=True)
+        if on_answer is not None:
+            await on_answer(brick)
         try:
             robin = await self._ask("ROBIN", robin_prompt(task, brick.content, codex))
         except LLMBadAnswer as exc:
             reason = f"ROBIN gave no usable answer ({exc}); BRICK's answer stands"
             return Answered(brick.content, [brick], [reason])
+        if on_answer is not None:
+            await on_answer(robin)
         return Answered(robin.content, [brick, robin])
 
     async def _ask(self, name: str, prompt: str, *, offer_tools: bool = False) -> Contribution:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import httpx
 
-from shared.events import Envelope
+from shared.events import Envelope, EventBus
 from shared.keys import LAST_ACTIVITY, QUEUE_COGNITION, EventType, event_journal
 from shared.personas import PersonaRegistry
 from shared.stores.interactions import InteractionLog
 from shared.stores.tasks import TaskRecord, TaskStore
 from shared.task_intake import submit_task
+from tests.support.eventually import eventually
 from tests.support.fake_ollama import FakeOllama
 from tests.workers.cognition.helpers import CLASH, personas, run_cognition, who
 from workers.cognition.settings import CognitionSettings
@@ -103,3 +104,35 @@ async def test_a_job_for_a_finished_task_does_not_answer_it_again(
     assert (await store.get(task.id)).attempts == 1
     # ... but it announces again, in case the first run died before publishing
     assert len(await journal(redis, EventType.HIGH_COGNITIVE_DISSONANCE)) == 2
+
+
+async def test_each_persona_is_announced_as_it_answers_before_the_task_completes(
+    redis, fake_ollama: FakeOllama, cognition_settings: CognitionSettings
+) -> None:
+    """``persona_answered``: BRICK, ROBIN, then ALFRED's verdict, live, before ``task_completed``."""
+    fake_ollama.on_chat(personas(verdict=CLASH))
+    seen: list[Envelope] = []
+
+    async def hear(envelope: Envelope) -> None:
+        seen.append(envelope)
+
+    bus = EventBus(redis, source="test")
+    bus.subscribe(EventType.PERSONA_ANSWERED, hear)
+    bus.subscribe(EventType.TASK_COMPLETED, hear)
+    async with bus:
+        task, _ = await submit_task(redis, TaskStore(redis), TaskRecord(text="Is 2 + 2 five?"))
+        await run_cognition(cognition_settings)
+        await eventually(lambda: _heard(seen, 4), within_s=30)
+    said = [(e.type, e.data.get("persona"), e.data.get("content"), e.data.get("dissonance")) for e in seen]
+    assert said == [("persona_answered", "BRICK", "BRICK: 2 + 2 = 4", None),
+                    ("persona_answered", "ROBIN", "ROBIN: it is 4, warmly", None),
+                    ("persona_answered", "ALFRED", "BRICK says 4, ROBIN says 5", 0.9),
+                    ("task_completed", None, None, 0.9)]
+    assert {e.data["task_id"] for e in seen} == {task.id}
+    assert [e.data["model"] for e in seen[:3]] == ["llama3.2:3b", "llama3.2:3b", "judge:1b"]
+    assert all(e.data["attempt"] == 1 and e.data["duration_s"] >= 0 for e in seen[:3])
+    assert await redis.exists(event_journal(EventType.PERSONA_ANSWERED)) == 0  # live only
+
+
+async def _heard(seen: list[Envelope], count: int) -> bool:
+    return len(seen) >= count
