@@ -18,12 +18,18 @@ from redis.asyncio import Redis
 
 from shared.errors import NotFound
 from shared.keys import FORGE_JOBS_RUNNING, forge_job_key
+from shared.queues.enqueue import ENQUEUE_LUA, QueuedJob
 from shared.redis_values import as_text
 from shared.stores.status import RunStatus
 
-_CREATE = """
+# KEYS: record hash, then the job's (job, result, queue; '' = no job); ARGV: the job's arguments
+# (ENQUEUE_LUA's order), then field/value pairs. The record and its job appear together.
+_CREATE = ENQUEUE_LUA + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+if KEYS[4] ~= '' then
+  enqueue_job(KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+end
 return 1
 """
 # KEYS: record hash, running index; ARGV: index change ('add', 'remove' or ''), job id, now, then
@@ -113,10 +119,12 @@ class ForgeJobStore:
         self._create = redis.register_script(_CREATE)
         self._update = redis.register_script(_UPDATE)
 
-    async def create(self, job: ForgeJob) -> tuple[ForgeJob, bool]:
-        """Store ``job`` unless its id exists; returns the stored record and whether it is new."""
+    async def create(self, job: ForgeJob, queued: QueuedJob | None = None) -> tuple[ForgeJob, bool]:
+        """Store ``job`` (and enqueue ``queued``, in the same step) unless its id exists; returns the
+        stored record and whether it is new."""
         flat = [item for pair in job.to_hash().items() for item in pair]
-        created = await self._create(keys=[forge_job_key(job.id)], args=flat)
+        job_keys, job_args = (queued.keys, queued.args) if queued else (["", "", ""], ["", b"", 0, 0, ""])
+        created = await self._create(keys=[forge_job_key(job.id), *job_keys], args=[*job_args, *flat])
         return (job, True) if created else (await self.get(job.id), False)
 
     async def get(self, job_id: str) -> ForgeJob:

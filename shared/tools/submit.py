@@ -1,9 +1,10 @@
-"""Submitting a tool spec: the forge job record first, then its job on the tool-forge queue.
+"""Submitting a tool spec: the forge job record and its job on the tool-forge queue, in one step.
 
-The API (and any service that wants a tool) comes through here. The record is created once
-per job id; a repeated idempotency key maps to the same job id and finds that record. A record
-still ``queued`` is (re-)enqueued under an arq job id derived from it, which arq deduplicates,
-so a crash between the two writes heals on the next submission of the same key.
+The API (and any service that wants a tool) comes through here. The record is created once per
+job id, together with its queue job (one Lua call: no crash leaves a record without its job); a
+repeated idempotency key maps to the same job id and finds that record. A record found still
+``queued`` is enqueued again under the same arq job id, which is written only if no such job
+exists: a job that expired unrun is queued again by the next submission of the same key.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from redis.asyncio import Redis
+from arq.connections import ArqRedis
 
 from shared.keys import JOB_CREATE_TOOL, QUEUE_TOOL_FORGE, forge_queue_job_id
 from shared.queues import enqueue
+from shared.queues.enqueue import prepare_job
 from shared.stores.status import RunStatus
 from shared.tools.jobs import ForgeJob, ForgeJobStore, ToolSpec
 
@@ -26,11 +28,14 @@ def forge_job_id(idempotency_key: str | None = None) -> str:
     return hashlib.sha256(f"forge:{idempotency_key}".encode()).hexdigest()[:32]
 
 
-async def submit_tool_spec(redis: Redis, spec: ToolSpec, *, idempotency_key: str | None = None,
+async def submit_tool_spec(redis: ArqRedis, spec: ToolSpec, *, idempotency_key: str | None = None,
                            ) -> tuple[ForgeJob, bool]:
     """Record and enqueue a forge job; returns it and whether this call created it."""
-    job, created = await ForgeJobStore(redis).create(ForgeJob(id=forge_job_id(idempotency_key), spec=spec))
-    if job.status is RunStatus.QUEUED:
+    record = ForgeJob(id=forge_job_id(idempotency_key), spec=spec)
+    queued = prepare_job(QUEUE_TOOL_FORGE, JOB_CREATE_TOOL, (spec.model_dump(mode="json"),), {"job_id": record.id},
+                         job_id=forge_queue_job_id(record.id), expires_ms=redis.expires_extra_ms)
+    job, created = await ForgeJobStore(redis).create(record, queued)
+    if not created and job.status is RunStatus.QUEUED:
         await enqueue(redis, QUEUE_TOOL_FORGE, JOB_CREATE_TOOL, job.spec.model_dump(mode="json"),
                       job_id=job.id, idempotency_key=forge_queue_job_id(job.id))
     return job, created

@@ -34,3 +34,17 @@ async def test_only_a_running_task_without_its_job_is_failed(redis) -> None:
     journal = await redis.xrange(event_journal("task_failed"))
     assert len(journal) == 1 and abandoned.id.encode() in journal[0][1][b"envelope"]
     assert await fail_abandoned_tasks(redis, store, bus, threshold=0.7) == 0  # nothing left to sweep
+
+
+async def test_a_queued_task_whose_job_is_gone_is_failed_and_a_waiting_one_is_not(redis) -> None:
+    """Handed back for a retry, then its worker died on every try; or its job expired unrun."""
+    store, bus = TaskStore(redis), EventBus(redis, source="test")
+    dropped, _ = await submit_task(redis, store, TaskRecord(text="dropped"))
+    await store.update(dropped.id, error="retrying: the LLM server is away")
+    await redis.delete(job_key_prefix + answer_job_id(dropped.id))
+    waiting, _ = await submit_task(redis, store, TaskRecord(text="waits its turn"))
+
+    assert await fail_abandoned_tasks(redis, store, bus, threshold=0.7) == 1
+    failed = await store.get(dropped.id)
+    assert failed.status == RunStatus.FAILED and failed.error == ABANDONED
+    assert (await store.get(waiting.id)).status == RunStatus.QUEUED
