@@ -76,6 +76,13 @@ async def publish_sandbox_probe(redis: Redis, problem: str | None, ttl_s: float 
     return probe
 
 
+# KEYS: the probes hash; ARGV: instance, the value read. Deletes the field only if it still holds that value.
+_FORGET_UNCHANGED = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0
+"""
+
+
 async def read_sandbox_probe(redis: Redis, ttl_s: float = SANDBOX_PROBE_TTL_S) -> SandboxProbe | None:
     """The probe that speaks for the sandbox: a failing one among the recent ones (the latest), else
     the latest; ``None`` when no forge worker probed within ``ttl_s``."""
@@ -85,8 +92,8 @@ async def read_sandbox_probe(redis: Redis, ttl_s: float = SANDBOX_PROBE_TTL_S) -
             probe = SandboxProbe.model_validate_json(raw)
         except ValidationError:
             probe = None
-        if probe is None or probe.checked_at < time.time() - ttl_s:
-            await redis.hdel(SANDBOX_PROBE, instance)  # a replica gone (or garbage): forget it
+        if probe is None or probe.checked_at < time.time() - ttl_s:  # a replica gone (or garbage): forget it,
+            await redis.eval(_FORGET_UNCHANGED, 1, SANDBOX_PROBE, instance, raw)  # unless it just probed again
             continue
         recent.append(probe)
     failing = [probe for probe in recent if not probe.reachable]
