@@ -200,7 +200,12 @@ def assert_nothing_left(project: str) -> None:
     volumes = sh("docker", "volume", "ls", "-q", "--filter", label).split()
     volumes += [v for v in sh("docker", "volume", "ls", "-q").split() if v.startswith(project)]
     networks = [n for n in sh("docker", "network", "ls", "--format", "{{.Name}}").split() if n.startswith(project)]
-    sandboxes = sh("docker", "ps", "-aq", "--filter", "label=batos.sandbox").split()
+    # the stack's sandboxes: owned by a process inside its containers, not one of this host's (the
+    # host's own tests may run sandboxes on the same engine meanwhile)
+    owned = sh("docker", "ps", "-a", "--filter", "label=batos.sandbox",
+               "--format", '{{.ID}} {{.Label "batos.sandbox.owner"}}').splitlines()
+    rows = [row.split() for row in owned if row.strip()]
+    sandboxes = [row[0] for row in rows if len(row) < 2 or row[1].split(":")[0] != socket.gethostname()]
     assert not (containers or volumes or networks or sandboxes), (containers, volumes, networks, sandboxes)
     print(f"compose: down -v left nothing of {project}", flush=True)
 

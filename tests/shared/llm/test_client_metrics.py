@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterator
 
 import pytest
 from pydantic import BaseModel
@@ -24,34 +25,54 @@ def calls(persona: str, outcome: str, model: str = MODEL) -> float:
     return sample("batos_llm_call_seconds_count", model=model, persona=persona, outcome=outcome)
 
 
-async def test_calls_are_timed_per_persona_and_outcome(fake_ollama: FakeOllama) -> None:
-    fake_ollama.queue(MODEL, "an answer", "", "another", '{"score": 0.5}')
+@pytest.fixture
+def own_models(fake_ollama: FakeOllama) -> Iterator[Callable[[str], str]]:
+    """Models of this test alone on the shared fake server: a late request of an earlier test (for
+    ``llama3.2:3b``) cannot take the answers queued here. Removed afterwards."""
+    added: list[str] = []
+
+    def add(tag: str) -> str:
+        fake_ollama.models[tag] = ModelEntry(tag, MODEL)
+        added.append(tag)
+        return tag
+
+    yield add
+    for tag in added:
+        fake_ollama.models.pop(tag, None)
+
+
+async def test_calls_are_timed_per_persona_and_outcome(
+    fake_ollama: FakeOllama, own_models: Callable[[str], str]
+) -> None:
+    model = own_models("metrics-probe:1b")
+    fake_ollama.queue(model, "an answer", "", "another", '{"score": 0.5}')
     llm = LLMClient(fake_ollama.host)
     ask = system_and_user(None, "hello")
-    before = {key: calls(*key) for key in [("BRICK", "ok"), ("ROBIN", "bad_answer"), ("unknown", "ok"),
-                                           ("ALFRED", "ok")]}
-    ok_sum = sample("batos_llm_call_seconds_sum", model=MODEL, persona="BRICK", outcome="ok")
+    before = {key: calls(*key, model=model) for key in [("BRICK", "ok"), ("ROBIN", "bad_answer"), ("unknown", "ok"),
+                                                        ("ALFRED", "ok")]}
+    ok_sum = sample("batos_llm_call_seconds_sum", model=model, persona="BRICK", outcome="ok")
 
     with persona_context("brick"):  # names are upper-cased
-        await llm.chat(MODEL, ask)
+        await llm.chat(model, ask)
         with persona_context("ROBIN"), pytest.raises(LLMBadAnswer):  # the empty answer
-            await llm.chat(MODEL, ask)
+            await llm.chat(model, ask)
         assert current_persona() == "BRICK"
     assert current_persona() == "unknown"
-    await llm.chat(MODEL, ask)
+    await llm.chat(model, ask)
     with persona_context("ALFRED"):
-        assert (await llm.chat_structured(MODEL, ask, Score)).score == 0.5
+        assert (await llm.chat_structured(model, ask, Score)).score == 0.5
 
-    counted = {key: calls(*key) - n for key, n in before.items()}
+    counted = {key: calls(*key, model=model) - n for key, n in before.items()}
     assert counted == {("BRICK", "ok"): 1, ("ROBIN", "bad_answer"): 1, ("unknown", "ok"): 1, ("ALFRED", "ok"): 1}
-    assert sample("batos_llm_call_seconds_sum", model=MODEL, persona="BRICK", outcome="ok") > ok_sum
+    assert sample("batos_llm_call_seconds_sum", model=model, persona="BRICK", outcome="ok") > ok_sum
 
 
-async def test_every_fine_tune_of_a_persona_is_one_model_label(fake_ollama: FakeOllama) -> None:
+async def test_every_fine_tune_of_a_persona_is_one_model_label(
+    fake_ollama: FakeOllama, own_models: Callable[[str], str]
+) -> None:
     """A swapped-in fine-tune has a new tag each time; the metric's label set stays bounded."""
-    tags = ["batos-brick:20260101T120145-v000003", "batos-brick:20260102T080000-v000004"]
+    tags = [own_models("batos-brick:20260101T120145-v000003"), own_models("batos-brick:20260102T080000-v000004")]
     for tag in tags:
-        fake_ollama.models[tag] = ModelEntry(tag, MODEL)
         fake_ollama.queue(tag, "an answer")
     before = calls("BRICK", "ok", model="batos-brick:fine-tuned")
     llm = LLMClient(fake_ollama.host)
