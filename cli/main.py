@@ -120,7 +120,7 @@ def task(
             console.print(f"task {task_id} {status}")
             deadline = time.monotonic() + timeout
             next_poll = time.monotonic() + POLL_S
-            shown: set[str] = set()  # personas whose answer of the last attempt was printed as it came
+            shown: dict[str, int] = {}  # persona -> the attempt whose answer was printed as it came
             while status not in ("succeeded", "failed"):
                 now = time.monotonic()
                 if now > deadline:
@@ -129,9 +129,7 @@ def task(
                 event = next_event(stream, wait_s)
                 if event is not None and event.data.get("task_id") == task_id:
                     if event.type == "persona_answered":
-                        if event.data.get("persona") == "BRICK":
-                            shown.clear()  # a retried task answers again from the start
-                        shown.add(str(event.data.get("persona")))
+                        shown[str(event.data.get("persona"))] = int(event.data.get("attempt") or 1)
                         console.print(render.persona_answer(event.data))
                         continue
                     console.print(line(event))
@@ -144,7 +142,8 @@ def task(
                         console.print(f"task {task_id} {status}")
                     next_poll = time.monotonic() + POLL_S
         record = api.get(f"/v1/tasks/{task_id}")
-        console.print(render.task_answer(record, shown=shown))
+        final = {persona for persona, attempt in shown.items() if attempt == record.get("attempts")}
+        console.print(render.task_answer(record, shown=final))  # what the stream did not bring
         if record["status"] == "failed":
             raise typer.Exit(EXIT_API_ERROR)
 

@@ -14,8 +14,8 @@ business, how the group is read, claimed and kept is this module's.
   across calls.
 - ``keep_alive`` resets the idle time of entries still being worked on and still held by this
   member (``XCLAIM ... JUSTID`` in one script), so slow work is not mistaken for a dead member's; an
-  entry another member claimed meanwhile stays with it, and is returned as lost; ``beat`` keeps
-  the presence key alive.
+  entry another member claimed meanwhile stays with it, and is returned; ``beat`` keeps the
+  presence key alive.
 - ``ack`` acknowledges; ``leave`` on a clean stop drops the presence and, holding nothing, the
   membership.
 
@@ -52,15 +52,18 @@ _GROUP_LOST = ("NOGROUP", "no such key", "UNBLOCKED")
 
 # KEYS: stream; ARGV: group, consumer, entry ids. Resets the idle time of the entries the consumer
 # still holds, atomically with the check, so an entry another member claimed is never taken back;
-# returns the ids it no longer holds.
+# returns the ids pending with another member (an entry no longer pending, acknowledged or trimmed,
+# is simply skipped).
 _KEEP_OWN = """
 local lost = {}
 for i = 3, #ARGV do
-  local held = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
-  if #held == 1 then
-    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
-  else
-    table.insert(lost, ARGV[i])
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if #pending == 1 then
+    if pending[1][2] == ARGV[2] then
+      redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    else
+      table.insert(lost, ARGV[i])
+    end
   end
 end
 return lost
@@ -184,7 +187,7 @@ class GroupMember:
 
     async def keep_alive(self, entry_ids: list[str]) -> list[str]:
         """Reset the idle time of entries still being worked on (so no one claims them as stale);
-        returns those this member no longer holds (claimed by another, acknowledged, or trimmed)."""
+        returns those another member holds now (claimed after this one looked dead)."""
         if not entry_ids:
             return []
 
@@ -192,7 +195,7 @@ class GroupMember:
             lost = await self._keep_own(keys=[self.stream], args=[self.group, self.consumer, *entry_ids])
             return [as_text(entry_id) for entry_id in lost]
 
-        return await self._guarded(refresh, list(entry_ids))
+        return await self._guarded(refresh, [])
 
     # --- finishing and inspecting -----------------------------------------------------------
 

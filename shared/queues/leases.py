@@ -34,7 +34,9 @@ class LeaseKeeper:
     def __init__(self, lease_s: float, clock: Callable[[], float] = time.monotonic):
         self.lease_s = lease_s
         self._clock = clock
-        self._renewed_at: dict[str, float] = {}  # job id -> monotonic time its claim last had a full lease
+        # job id -> (sent, answered): monotonic times of the last successful renewal's request and reply;
+        # Redis reset the expiry in between, so "surely alive" counts from the request, "ran out" from the reply
+        self._renewed_at: dict[str, tuple[float, float]] = {}
 
     @property
     def interval_s(self) -> float:
@@ -59,16 +61,16 @@ class LeaseKeeper:
     async def _renew_one(self, redis: Redis, job_id: str) -> bool:
         now = self._clock()
         # first seen: claimed at pickup, at most one renewal interval ago, for one lease
-        age = now - self._renewed_at.setdefault(job_id, now - self.interval_s)
+        sent, answered = self._renewed_at.setdefault(job_id, (now - self.interval_s, now - self.interval_s))
         key, lease_ms = in_progress_key_prefix + job_id, int(self.lease_s * 1000)
-        if age < self.lease_s * (1 - MARGIN):  # surely still ours if it exists
+        if now - sent < self.lease_s * (1 - MARGIN):  # surely still ours if it exists
             held = bool(await redis.pexpire(key, lease_ms)) or bool(await redis.set(key, b"1", px=lease_ms, nx=True))
         elif await redis.set(key, b"1", px=lease_ms, nx=True):  # ran out, and nobody took the job
             held = True
-        elif age <= self.lease_s * (1 + MARGIN):  # at the lease's very end: still ours
+        elif now - answered <= self.lease_s * (1 + MARGIN):  # at the lease's very end: still ours
             held = bool(await redis.pexpire(key, lease_ms)) or bool(await redis.set(key, b"1", px=lease_ms, nx=True))
         else:  # ran out, and someone else claimed the job since
             held = False
         if held:
-            self._renewed_at[job_id] = now
+            self._renewed_at[job_id] = (now, self._clock())
         return held

@@ -167,7 +167,8 @@ class WakeableWorker(Worker):
         assert self.leases is not None
         while True:
             try:
-                for job_id in await self.leases.renew(self.pool, list(self.job_tasks)):
+                running = [job_id for job_id in self.job_tasks if job_id not in self._lost]  # not the stopping ones
+                for job_id in await self.leases.renew(self.pool, running):
                     self._stop_lost_run(job_id)
             except Exception as exc:  # Redis away: the next round renews; the lease covers three rounds
                 log.warning("in-progress lease not renewed", error=str(exc))

@@ -127,6 +127,7 @@ class TaskStore:
         again): a task is in exactly one status index even if two runs of its job ever overlap.
         """
         key = task_key(task_id)
+        retried = False
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
@@ -137,7 +138,10 @@ class TaskStore:
                     current = TaskRecord.model_validate_json(raw)
                     record = TaskRecord.model_validate({**current.model_dump(), **fields})  # validate new values
                     pipe.multi()
-                    if atomically_with is not None:
+                    # a retry that finds the status it meant to set: the last EXEC may have been applied
+                    # with its reply lost (redis-py reports that as WatchError too); its extras are not repeated
+                    if atomically_with is not None and not (retried and "status" in fields
+                                                            and current.status == record.status):
                         atomically_with(pipe)
                     pipe.set(key, record.model_dump_json())
                     if record.status != current.status:
@@ -146,7 +150,7 @@ class TaskStore:
                     await pipe.execute()
                     return record
                 except WatchError:
-                    continue  # changed between our read and write: read it again
+                    retried = True  # changed between our read and write: read it again
 
     async def list(self, status: RunStatus | None = None, limit: int = 50, offset: int = 0) -> list[TaskRecord]:
         """Newest first."""

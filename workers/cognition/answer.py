@@ -93,8 +93,11 @@ class Cognition:
         codex = (await self.codex.get()).text if task.is_philosophical_inquiry else None
 
         async def answered_now(said: Contribution, dissonance: float | None = None) -> None:
-            await self.bus.publish(EventType.PERSONA_ANSWERED, PersonaAnswered(
-                task_id=task.id, attempt=task.attempts, dissonance=dissonance, **said.model_dump()))
+            try:  # live news only (the record keeps every answer): never worth redoing the task for
+                await self.bus.publish(EventType.PERSONA_ANSWERED, PersonaAnswered(
+                    task_id=task.id, attempt=task.attempts, dissonance=dissonance, **said.model_dump()))
+            except Exception as exc:
+                log.warning("persona answer not announced", task_id=task.id, persona=said.persona, error=str(exc))
 
         answered = await self.pipeline.run(task.text, codex=codex, on_answer=answered_now)
         outcome = TaskOutcome(response=answered.response, contributions=answered.contributions,

@@ -105,6 +105,8 @@ async def test_keep_alive_never_takes_back_what_another_member_claimed(redis) ->
     assert await taker.deliveries(held[0]) == 2  # not re-claimed by the slow member
     assert await taker.claim_stale(10, 250) == []  # the kept one's idle time was reset
     assert await taker.keep_alive(held[:1]) == []
+    await slow.ack(held[1])
+    assert await slow.keep_alive(held) == [held[0]]  # the acknowledged one is just skipped
 
 
 async def test_what_a_dead_member_held_is_taken_over(redis) -> None:
@@ -138,7 +140,7 @@ async def test_a_flushed_group_is_recreated_even_under_a_blocked_read(redis) -> 
         await redis.flushall()
         assert not await call
     await redis.flushall()
-    assert await member.keep_alive(["1-0"]) == ["1-0"]  # held no more
+    assert await member.keep_alive(["1-0"]) == []  # nobody else holds it: nothing to report
     assert member.recreated == 5
     assert await member.backlog() == {"pending": 0, "lag": 0}
     await redis.flushall()
