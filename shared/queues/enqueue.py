@@ -27,6 +27,7 @@ from shared.keys import queue_wakeup_channel
 from shared.queues.serializer import json_deserializer, json_serializer
 
 # enqueue_job(job key, result key, queue, job id, payload, score ms, expires ms, wake channel) -> 1 | 0
+# enqueue_given(k, a): the job in KEYS[k..k+2] and ARGV[a..a+4] (``job_slots``), if there is one
 ENQUEUE_LUA = """
 local function enqueue_job(job_key, result_key, queue, job_id, payload, score_ms, expires_ms, wake_channel)
   if redis.call('EXISTS', job_key) == 1 or redis.call('EXISTS', result_key) == 1 then return 0 end
@@ -34,6 +35,10 @@ local function enqueue_job(job_key, result_key, queue, job_id, payload, score_ms
   redis.call('ZADD', queue, score_ms, job_id)
   redis.call('PUBLISH', wake_channel, '1')
   return 1
+end
+local function enqueue_given(k, a)
+  if KEYS[k + 2] == '' then return 0 end
+  return enqueue_job(KEYS[k], KEYS[k + 1], KEYS[k + 2], ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4])
 end
 """
 _ENQUEUE = ENQUEUE_LUA + "return enqueue_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])"
@@ -56,6 +61,11 @@ class QueuedJob:
     @property
     def args(self) -> list[Any]:
         return [self.job_id, self.payload, self.score_ms, self.expires_ms, queue_wakeup_channel(self.queue)]
+
+
+def job_slots(job: QueuedJob | None) -> tuple[list[str], list[Any]]:
+    """The keys and arguments ``enqueue_given`` reads for ``job``; empty ones (no job) for ``None``."""
+    return (job.keys, job.args) if job is not None else (["", "", ""], ["", b"", 0, 0, ""])
 
 
 def prepare_job(queue_name: str, function: str, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None,

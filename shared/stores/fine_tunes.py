@@ -30,7 +30,7 @@ from redis.asyncio import Redis
 
 from shared.errors import NotFound
 from shared.keys import FINE_TUNES_INDEX, fine_tune_key
-from shared.queues.enqueue import ENQUEUE_LUA, QueuedJob
+from shared.queues.enqueue import ENQUEUE_LUA, QueuedJob, job_slots
 
 CURVE_POINTS = 2_000  # loss points kept for the dashboard; older ones are thinned out
 
@@ -42,9 +42,7 @@ _CREATE = ENQUEUE_LUA + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 8))
 redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
-if KEYS[5] ~= '' then
-  enqueue_job(KEYS[3], KEYS[4], KEYS[5], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
-end
+enqueue_given(3, 3)
 return 1
 """
 # KEYS: record hash; ARGV: field/value pairs. Only an existing record is changed: a record gone (a
@@ -166,7 +164,7 @@ class FineTuneStore:
         """Store ``record`` (and enqueue ``job``, in the same step) unless its id exists; returns the
         stored one and whether it is new."""
         flat = [item for pair in _encode(record.model_dump(mode="json")).items() for item in pair]
-        job_keys, job_args = (job.keys, job.args) if job else (["", "", ""], ["", b"", 0, 0, ""])
+        job_keys, job_args = job_slots(job)
         created = await self._create(keys=[fine_tune_key(record.id), FINE_TUNES_INDEX, *job_keys],
                                      args=[record.id, record.created_at, *job_args, *flat])
         return (record, True) if created else (await self.get(record.id), False)

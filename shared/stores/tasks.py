@@ -21,7 +21,7 @@ from redis.exceptions import WatchError
 
 from shared.errors import NotFound
 from shared.keys import TASKS_BY_TIME, idempotency_key, task_key, tasks_by_status
-from shared.queues.enqueue import ENQUEUE_LUA, QueuedJob
+from shared.queues.enqueue import ENQUEUE_LUA, QueuedJob, job_slots
 from shared.redis_values import as_text
 from shared.stores.status import RunStatus
 
@@ -73,9 +73,7 @@ end
 redis.call('SET', KEYS[1], ARGV[9])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-if KEYS[7] ~= '' then
-  enqueue_job(KEYS[5], KEYS[6], KEYS[7], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
-end
+enqueue_given(5, 4)
 return ARGV[1]
 """
 
@@ -101,9 +99,8 @@ class TaskStore:
         Returns the stored record and whether it was created by this call.
         """
         idem = idempotency_key(*idempotency) if idempotency else ""
-        keys = [task_key(record.id), TASKS_BY_TIME, tasks_by_status(RunStatus.QUEUED), idem,
-                *(job.keys if job else ["", "", ""])]
-        job_args = job.args if job else ["", b"", 0, 0, ""]
+        job_keys, job_args = job_slots(job)
+        keys = [task_key(record.id), TASKS_BY_TIME, tasks_by_status(RunStatus.QUEUED), idem, *job_keys]
         args = [record.id, record.created_at, self._ttl, *job_args, record.model_dump_json()]
         got = await self._create(keys=keys, args=args)
         task_id = as_text(got)

@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 
 from shared.errors import NotFound
 from shared.keys import FORGE_JOBS_RUNNING, forge_job_key
-from shared.queues.enqueue import ENQUEUE_LUA, QueuedJob
+from shared.queues.enqueue import ENQUEUE_LUA, QueuedJob, job_slots
 from shared.redis_values import as_text
 from shared.stores.status import RunStatus
 
@@ -27,9 +27,7 @@ from shared.stores.status import RunStatus
 _CREATE = ENQUEUE_LUA + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 6))
-if KEYS[4] ~= '' then
-  enqueue_job(KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
-end
+enqueue_given(2, 1)
 return 1
 """
 # KEYS: record hash, running index; ARGV: index change ('add', 'remove' or ''), job id, now, then
@@ -123,7 +121,7 @@ class ForgeJobStore:
         """Store ``job`` (and enqueue ``queued``, in the same step) unless its id exists; returns the
         stored record and whether it is new."""
         flat = [item for pair in job.to_hash().items() for item in pair]
-        job_keys, job_args = (queued.keys, queued.args) if queued else (["", "", ""], ["", b"", 0, 0, ""])
+        job_keys, job_args = job_slots(queued)
         created = await self._create(keys=[forge_job_key(job.id), *job_keys], args=[*job_args, *flat])
         return (job, True) if created else (await self.get(job.id), False)
 
