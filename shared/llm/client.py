@@ -4,11 +4,11 @@ Chat with a system prompt, JSON-schema structured output, tool calling, embeddin
 management (list, pull with streamed progress, create a model from a base with or without adapter
 files, show, delete). This is the only module
 that imports the client library (``ollama``); callers see ``shared.llm`` types and the errors in
-``shared.errors``: no answer at all (connection refused, timeout) is ``LLMUnreachable``; an HTTP
-error status (or an error reported mid-stream), an empty reply or output that does not match the
-requested schema is ``LLMBadAnswer``. Every chat call (``chat_structured`` is one) is timed in
-``batos_llm_call_seconds`` by model (a fine-tune's versioned tag as ``<name>:fine-tuned``), persona
-(``shared.llm.persona_context``) and outcome.
+``shared.errors``: no answer at all (connection refused, timeout, HTTP 502/503/504) is
+``LLMUnreachable``; any other HTTP error status (or an error reported mid-stream), an empty reply
+or output that does not match the requested schema is ``LLMBadAnswer``. Every chat call
+(``chat_structured`` is one) is timed in ``batos_llm_call_seconds`` by model (a fine-tune's
+versioned tag as ``<name>:fine-tuned``), persona (``shared.llm.persona_context``) and outcome.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ __all__ = ["ChatBackend", "ChatReply", "LLMClient", "ModelInfo", "PullProgress",
            "system_and_user"]
 
 T = TypeVar("T")
+# Statuses that say the server is not there to answer (a proxy without its upstream, a server
+# shutting down or overloaded): retried as unreachable, never recorded as the model's answer.
+UNAVAILABLE = frozenset({502, 503, 504})
 
 
 class LLMClient:
@@ -70,6 +73,8 @@ class LLMClient:
         except (ConnectionError, httpx.TransportError) as exc:
             raise LLMUnreachable(f"Ollama at {self.host} did not answer: {exc}") from exc
         except ollama.ResponseError as exc:
+            if exc.status_code in UNAVAILABLE:  # a proxy without its upstream, a server going away: not an answer
+                raise LLMUnreachable(f"Ollama at {self.host} answered HTTP {exc.status_code}: {exc.error}") from exc
             outcome = "bad_answer"
             raise LLMBadAnswer(f"Ollama answered HTTP {exc.status_code} for {model}: {exc.error}") from exc
         finally:
@@ -175,8 +180,9 @@ class LLMClient:
     @staticmethod
     def _failure(what: str, exc: Exception) -> LLMError:
         """The ``shared.errors`` error for a failed request: an HTTP error status, or an error the
-        server reported mid-stream (no status), is ``LLMBadAnswer``; anything else ``LLMUnreachable``."""
-        if isinstance(exc, ollama.ResponseError):
+        server reported mid-stream (no status), is ``LLMBadAnswer``; anything else (502, 503 and 504
+        included) ``LLMUnreachable``."""
+        if isinstance(exc, ollama.ResponseError) and exc.status_code not in UNAVAILABLE:
             status = f"HTTP {exc.status_code} " if exc.status_code > 0 else ""
             return LLMBadAnswer(f"Ollama refused to {what}: {status}{exc.error}")
         return LLMUnreachable(f"Ollama unreachable during {what}: {exc}")

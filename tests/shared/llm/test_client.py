@@ -54,11 +54,15 @@ async def test_errors_tell_unreachable_from_bad_answer(fake_ollama: FakeOllama) 
     llm = LLMClient(fake_ollama.host)
     with pytest.raises(LLMBadAnswer, match="404"):
         await llm.chat("no-such-model", system_and_user(None, "hi"))
-    fake_ollama.queue("llama3.2:3b", Failure(500, "out of memory"), "   ")
+    fake_ollama.queue("llama3.2:3b", Failure(500, "out of memory"), "   ", Failure(503, "shutting down"),
+                      Failure(502, "bad gateway"))
     with pytest.raises(LLMBadAnswer, match="out of memory"):
         await llm.chat("llama3.2:3b", system_and_user(None, "hi"))
     with pytest.raises(LLMBadAnswer, match="empty"):
         await llm.chat("llama3.2:3b", system_and_user(None, "hi"))
+    for status in ("503", "502"):  # no server there to answer: retried, never taken as the model's answer
+        with pytest.raises(LLMUnreachable, match=status):
+            await llm.chat("llama3.2:3b", system_and_user(None, "hi"))
 
 
 async def test_timeout_is_unreachable(fake_ollama: FakeOllama) -> None:
